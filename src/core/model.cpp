@@ -1,0 +1,112 @@
+#include "core/model.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace lutnet {
+
+int InputEncoding::num_pixels() const {
+  int64_t n = 1;
+  for (int d : shape) n *= d;
+  return static_cast<int>(n);
+}
+
+namespace {
+
+void check(bool ok, const std::string& where, const std::string& what) {
+  if (!ok) throw Error(where + ": " + what);
+}
+
+void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs,
+                    int expected_levels, bool is_last) {
+  const std::string where = fmt::format("layer {}", index);
+  check(layer.num_inputs == expected_inputs, where,
+        fmt::format("num_inputs = {} but the previous stage produces {}", layer.num_inputs,
+                    expected_inputs));
+  check(layer.input_levels == expected_levels, where,
+        fmt::format("input_levels = {} but the previous stage produces {}", layer.input_levels,
+                    expected_levels));
+  check(layer.k >= 1 && layer.k <= kMaxLutInputs, where,
+        fmt::format("k = {} is out of range 1..{}", layer.k, kMaxLutInputs));
+  check(layer.num_outputs >= 1 && layer.num_outputs <= (1 << 24), where,
+        fmt::format("num_outputs = {} is out of range", layer.num_outputs));
+  if (is_last) {
+    check(layer.output == LayerOutput::kArgmax, where, "the last layer must have output 'argmax'");
+  } else {
+    check(layer.output == LayerOutput::kResidualSign, where,
+          "only the last layer may have output 'argmax'");
+    check(layer.output_levels >= 1 && layer.output_levels <= kMaxLevels, where,
+          fmt::format("output_levels = {} is out of range 1..{}", layer.output_levels,
+                      kMaxLevels));
+  }
+  check(layer.level_weights.size() == static_cast<size_t>(layer.input_levels), where,
+        fmt::format("level_weights has {} entries, expected {}", layer.level_weights.size(),
+                    layer.input_levels));
+  for (int64_t w : layer.level_weights)
+    check(w > 0 && w < (int64_t{1} << 20), where, fmt::format("level weight {} out of range", w));
+  check(layer.conn_offset.size() == static_cast<size_t>(layer.num_outputs) + 1, where,
+        fmt::format("conn_offset has {} entries, expected {}", layer.conn_offset.size(),
+                    layer.num_outputs + 1));
+  check(layer.conn_offset.front() == 0, where, "conn_offset must start at 0");
+  for (size_t o = 0; o + 1 < layer.conn_offset.size(); ++o)
+    check(layer.conn_offset[o] <= layer.conn_offset[o + 1], where,
+          fmt::format("conn_offset decreases at output {}", o));
+  const size_t conns = layer.num_connections();
+  check(conns <= (size_t{1} << 28), where, "too many connections");
+  check(layer.lut_inputs.size() == conns * layer.k, where,
+        fmt::format("lut_inputs has {} entries, expected {} connections x k = {}",
+                    layer.lut_inputs.size(), conns, conns * layer.k));
+  for (size_t i = 0; i < layer.lut_inputs.size(); ++i)
+    check(layer.lut_inputs[i] < static_cast<uint32_t>(layer.num_inputs), where,
+          fmt::format("lut_inputs[{}] = {} >= num_inputs {}", i, layer.lut_inputs[i],
+                      layer.num_inputs));
+  check(layer.tables.size() == conns * layer.input_levels, where,
+        fmt::format("tables has {} entries, expected {}", layer.tables.size(),
+                    conns * layer.input_levels));
+  for (size_t i = 0; i < layer.tables.size(); ++i)
+    check((layer.tables[i] & ~layer.table_mask()) == 0, where,
+          fmt::format("tables[{}] has bits above 2^k", i));
+  if (layer.output == LayerOutput::kResidualSign) {
+    check(layer.output_sign.size() == static_cast<size_t>(layer.num_outputs), where,
+          "output_sign must have one entry per output");
+    for (int8_t s : layer.output_sign)
+      check(s == 1 || s == -1, where, "output_sign entries must be +1 or -1");
+    check(layer.thresholds.size() ==
+              static_cast<size_t>(layer.num_outputs) * layer.thresholds_per_output(),
+          where,
+          fmt::format("thresholds has {} entries, expected {}", layer.thresholds.size(),
+                      static_cast<size_t>(layer.num_outputs) * layer.thresholds_per_output()));
+  } else {
+    check(layer.output_sign.empty() && layer.thresholds.empty(), where,
+          "an argmax layer has no thresholds");
+  }
+}
+
+}  // namespace
+
+void validate(const Model& model) {
+  check(!model.input.shape.empty(), "input", "shape is empty");
+  for (int d : model.input.shape) check(d >= 1 && d <= 65536, "input", "shape entry out of range");
+  check(static_cast<int64_t>(model.input.num_pixels()) * 8 < (int64_t{1} << 28), "input",
+        "too many pixels");
+  check(!model.input.thresholds.empty() && model.input.thresholds.size() <= 8, "input",
+        "encoding needs 1..8 thresholds");
+  for (size_t j = 1; j < model.input.thresholds.size(); ++j)
+    check(model.input.thresholds[j - 1] < model.input.thresholds[j], "input",
+          "encoding thresholds must be strictly ascending");
+  check(!model.layers.empty(), "model", "has no layers");
+  int inputs = model.input.num_bits();
+  int levels = 1;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const auto& layer = model.layers[i];
+    validate_layer(layer, static_cast<int>(i), inputs, levels, i + 1 == model.layers.size());
+    inputs = layer.num_outputs;
+    levels = layer.output_levels;
+  }
+  check(model.num_classes == model.layers.back().num_outputs, "model",
+        fmt::format("num_classes = {} but the last layer has {} outputs", model.num_classes,
+                    model.layers.back().num_outputs));
+}
+
+}  // namespace lutnet

@@ -1,0 +1,88 @@
+#pragma once
+// The in-memory form of a LUT network model file (docs/model-format.md). This is the one contract
+// between training and everything downstream: reference evaluator, engine, Verilog.
+//
+// One meaning of a LUT (DESIGN.md §3): a K-LUT with inputs in[0..K-1] and table INIT outputs
+// INIT[sum in[k] * 2^k]; in[0] is the least significant address bit; bit 1 means +1.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lutnet {
+
+inline constexpr int kModelFormatVersion = 1;
+inline constexpr int kMaxLutInputs = 6;
+inline constexpr int kMaxLevels = 4;
+
+// How 8-bit input pixels become input bits. Bit j of pixel p is (pixel >= thresholds[j]) and sits
+// at input position p * thresholds.size() + j. One threshold is plain binarization; T ascending
+// thresholds are a T-bit thermometer code.
+struct InputEncoding {
+  std::vector<int> shape;          // e.g. {1, 28, 28}; product = number of pixels
+  std::vector<uint8_t> thresholds;  // ascending, 1..8 entries
+  int num_pixels() const;
+  int num_bits() const { return num_pixels() * static_cast<int>(thresholds.size()); }
+};
+
+// What a layer does with its per-output accumulators.
+enum class LayerOutput {
+  kResidualSign,  // output_levels bits per neuron through a threshold tree (hidden layers)
+  kArgmax,        // raw accumulators are the class scores; prediction = first maximum
+};
+
+// A dense layer of learned LUTs. Each output neuron o has connections c in
+// [conn_offset[o], conn_offset[o+1]); connection c is a K-LUT reading input positions
+// lut_inputs[c*k .. c*k+k-1] (entry 0 is the connection's own input, the rest are the extra inputs
+// of logic expansion). For every input level l the LUT reads bit-plane l of its inputs and uses
+// its own table tables[c*input_levels + l] (low 2^k bits used).
+//
+// Per output o:  pc_l = number of connections whose level-l LUT outputs 1,
+//                acc  = sum_l level_weights[l] * pc_l   (integer, exact).
+// kResidualSign: with s = output_sign[o] (+1/-1) and t = thresholds of o (2^output_levels - 1 of
+// them, a binary tree): bit0 = s*acc >= t[0]; bit1 = s*acc >= t[1 + bit0];
+// bit2 = s*acc >= t[3 + 2*bit0 + bit1]; ... (bit b uses t[(2^b - 1) + prefix of earlier bits]).
+// A plain XNOR connection of a binarized network is the k = 1 case: table 0b10 (weight +1) or
+// 0b01 (weight -1).
+struct LutDenseLayer {
+  int num_inputs = 0;
+  int input_levels = 1;
+  int num_outputs = 0;
+  int k = 1;
+  LayerOutput output = LayerOutput::kResidualSign;
+  int output_levels = 1;  // bits per output neuron for kResidualSign; 0 for kArgmax
+
+  std::vector<int64_t> level_weights;   // input_levels entries, > 0
+  std::vector<uint32_t> conn_offset;    // num_outputs + 1 entries, ascending, starts at 0
+  std::vector<uint32_t> lut_inputs;     // num_connections() * k entries, each < num_inputs
+  std::vector<uint64_t> tables;         // num_connections() * input_levels entries
+  std::vector<int8_t> output_sign;      // num_outputs entries (kResidualSign)
+  std::vector<int64_t> thresholds;      // num_outputs * thresholds_per_output() (kResidualSign)
+
+  size_t num_connections() const { return conn_offset.empty() ? 0 : conn_offset.back(); }
+  int thresholds_per_output() const {
+    return output == LayerOutput::kResidualSign ? (1 << output_levels) - 1 : 0;
+  }
+  uint64_t table_mask() const { return k >= 6 ? ~uint64_t{0} : (uint64_t{1} << (1 << k)) - 1; }
+};
+
+struct Model {
+  std::string name;
+  InputEncoding input;
+  int num_classes = 0;
+  std::vector<LutDenseLayer> layers;
+  // Free-form provenance (training config, seed, metrics); not needed for inference.
+  std::string metadata_json = "{}";
+};
+
+// Throws lutnet::Error naming the first inconsistency ("layer 2: lut_inputs[17] = 300 >= 256").
+void validate(const Model& model);
+
+// Evaluates threshold bit `bit` of a residual-sign output given the bits decided before it.
+inline bool residual_sign_bit(const int64_t* thresholds, int sign, int64_t acc, int bit,
+                              unsigned earlier_bits) {
+  // earlier_bits holds bit0 in its most significant used position: prefix index in the tree.
+  const int64_t t = thresholds[((1 << bit) - 1) + static_cast<int>(earlier_bits)];
+  return sign * acc >= t;
+}
+
+}  // namespace lutnet

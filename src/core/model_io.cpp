@@ -1,0 +1,233 @@
+#include "core/model_io.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+
+namespace lutnet {
+
+using nlohmann::json;
+
+namespace {
+
+int table_hex_digits(int k) { return k <= 2 ? 1 : (1 << k) / 4; }
+
+std::string table_to_hex(uint64_t table, int k) {
+  return fmt::format("{:0{}x}", table, table_hex_digits(k));
+}
+
+const char* output_name(LayerOutput output) {
+  return output == LayerOutput::kArgmax ? "argmax" : "residual_sign";
+}
+
+// Field access with messages that say where the defect is.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw Error(fmt::format("{}: {}: {}", source_, where, what));
+  }
+
+  const json& field(const json& object, const char* key, const std::string& where) const {
+    if (!object.is_object()) fail(where, "expected an object");
+    auto it = object.find(key);
+    if (it == object.end()) fail(where, fmt::format("missing field '{}'", key));
+    return *it;
+  }
+
+  template <typename T>
+  T integer(const json& object, const char* key, const std::string& where, int64_t lo,
+            int64_t hi) const {
+    const json& v = field(object, key, where);
+    if (!v.is_number_integer()) fail(where, fmt::format("'{}' must be an integer", key));
+    const int64_t x = v.get<int64_t>();
+    if (x < lo || x > hi)
+      fail(where, fmt::format("'{}' = {} is out of range {}..{}", key, x, lo, hi));
+    return static_cast<T>(x);
+  }
+
+  template <typename T>
+  std::vector<T> integers(const json& object, const char* key, const std::string& where,
+                          int64_t lo, int64_t hi) const {
+    const json& v = field(object, key, where);
+    if (!v.is_array()) fail(where, fmt::format("'{}' must be an array", key));
+    std::vector<T> out;
+    out.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_number_integer())
+        fail(where, fmt::format("'{}'[{}] must be an integer", key, i));
+      const int64_t x = v[i].is_number_unsigned() && v[i].get<uint64_t>() > INT64_MAX
+                            ? INT64_MAX
+                            : v[i].get<int64_t>();
+      if (x < lo || x > hi)
+        fail(where, fmt::format("'{}'[{}] = {} is out of range {}..{}", key, i, x, lo, hi));
+      out.push_back(static_cast<T>(x));
+    }
+    return out;
+  }
+
+  std::string string(const json& object, const char* key, const std::string& where) const {
+    const json& v = field(object, key, where);
+    if (!v.is_string()) fail(where, fmt::format("'{}' must be a string", key));
+    return v.get<std::string>();
+  }
+
+ private:
+  std::string source_;
+};
+
+uint64_t parse_table(const Reader& r, const std::string& hex, int k, const std::string& where,
+                     size_t index) {
+  if (hex.size() != static_cast<size_t>(table_hex_digits(k)))
+    r.fail(where, fmt::format("tables[{}] = \"{}\" must have {} hex digits for k = {}", index, hex,
+                              table_hex_digits(k), k));
+  uint64_t value = 0;
+  for (char c : hex) {
+    int digit;
+    if (c >= '0' && c <= '9') digit = c - '0';
+    else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+    else r.fail(where, fmt::format("tables[{}] = \"{}\" is not lower-case hex", index, hex));
+    value = (value << 4) | static_cast<uint64_t>(digit);
+  }
+  return value;
+}
+
+LutDenseLayer parse_layer(const Reader& r, const json& j, const std::string& where) {
+  const std::string type = r.string(j, "type", where);
+  if (type != "lut_dense")
+    r.fail(where, fmt::format("unknown layer type '{}' (this version reads 'lut_dense')", type));
+  LutDenseLayer layer;
+  layer.num_inputs = r.integer<int>(j, "num_inputs", where, 1, 1 << 28);
+  layer.input_levels = r.integer<int>(j, "input_levels", where, 1, kMaxLevels);
+  layer.num_outputs = r.integer<int>(j, "num_outputs", where, 1, 1 << 24);
+  layer.k = r.integer<int>(j, "k", where, 1, kMaxLutInputs);
+  const std::string output = r.string(j, "output", where);
+  if (output == "residual_sign") {
+    layer.output = LayerOutput::kResidualSign;
+    layer.output_levels = r.integer<int>(j, "output_levels", where, 1, kMaxLevels);
+  } else if (output == "argmax") {
+    layer.output = LayerOutput::kArgmax;
+    layer.output_levels = 0;
+  } else {
+    r.fail(where, fmt::format("unknown output '{}' (expected residual_sign or argmax)", output));
+  }
+  layer.level_weights = r.integers<int64_t>(j, "level_weights", where, 1, (1 << 20) - 1);
+  layer.conn_offset = r.integers<uint32_t>(j, "conn_offset", where, 0, 1 << 28);
+  layer.lut_inputs = r.integers<uint32_t>(j, "lut_inputs", where, 0, (1 << 28) - 1);
+  const json& tables = r.field(j, "tables", where);
+  if (!tables.is_array()) r.fail(where, "'tables' must be an array");
+  layer.tables.reserve(tables.size());
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (!tables[i].is_string()) r.fail(where, fmt::format("tables[{}] must be a string", i));
+    layer.tables.push_back(parse_table(r, tables[i].get_ref<const std::string&>(), layer.k, where, i));
+  }
+  if (layer.output == LayerOutput::kResidualSign) {
+    layer.output_sign = r.integers<int8_t>(j, "output_sign", where, -1, 1);
+    layer.thresholds = r.integers<int64_t>(j, "thresholds", where, -(int64_t{1} << 52),
+                                           int64_t{1} << 52);
+  }
+  return layer;
+}
+
+}  // namespace
+
+std::string model_to_json(const Model& model) {
+  // One top-level field and one layer field per line: diffable, still compact for big arrays.
+  std::ostringstream out;
+  json input = {{"shape", model.input.shape},
+                {"encoding", model.input.thresholds.size() == 1 ? "threshold" : "thermometer"},
+                {"thresholds", model.input.thresholds}};
+  out << "{\n";
+  out << "\"format\": \"lutnet-model\",\n";
+  out << "\"version\": " << kModelFormatVersion << ",\n";
+  out << "\"name\": " << json(model.name).dump() << ",\n";
+  out << "\"input\": " << input.dump() << ",\n";
+  out << "\"num_classes\": " << model.num_classes << ",\n";
+  out << "\"layers\": [\n";
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const auto& layer = model.layers[i];
+    json tables = json::array();
+    for (uint64_t t : layer.tables) tables.push_back(table_to_hex(t, layer.k));
+    out << "{\n";
+    out << "\"type\": \"lut_dense\",\n";
+    out << "\"num_inputs\": " << layer.num_inputs << ",\n";
+    out << "\"input_levels\": " << layer.input_levels << ",\n";
+    out << "\"num_outputs\": " << layer.num_outputs << ",\n";
+    out << "\"k\": " << layer.k << ",\n";
+    out << "\"output\": \"" << output_name(layer.output) << "\",\n";
+    if (layer.output == LayerOutput::kResidualSign)
+      out << "\"output_levels\": " << layer.output_levels << ",\n";
+    out << "\"level_weights\": " << json(layer.level_weights).dump() << ",\n";
+    out << "\"conn_offset\": " << json(layer.conn_offset).dump() << ",\n";
+    out << "\"lut_inputs\": " << json(layer.lut_inputs).dump() << ",\n";
+    if (layer.output == LayerOutput::kResidualSign) {
+      out << "\"output_sign\": " << json(layer.output_sign).dump() << ",\n";
+      out << "\"thresholds\": " << json(layer.thresholds).dump() << ",\n";
+    }
+    out << "\"tables\": " << tables.dump() << "\n";
+    out << (i + 1 < model.layers.size() ? "},\n" : "}\n");
+  }
+  out << "],\n";
+  json metadata = json::parse(model.metadata_json, nullptr, false);
+  if (metadata.is_discarded()) metadata = json::object();
+  out << "\"metadata\": " << metadata.dump() << "\n";
+  out << "}\n";
+  return out.str();
+}
+
+Model model_from_json(const std::string& text, const std::string& source_name) {
+  Reader r(source_name);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(fmt::format("{}: not a valid model file: JSON error at byte {}", source_name,
+                            e.byte));
+  }
+  if (!j.is_object()) r.fail("top level", "expected a JSON object");
+  if (!j.contains("format") || j["format"] != "lutnet-model")
+    r.fail("top level", "not a lutnet model file (missing \"format\": \"lutnet-model\")");
+  const int version = r.integer<int>(j, "version", "top level", 0, 1 << 20);
+  if (version != kModelFormatVersion)
+    r.fail("top level", fmt::format("model format version {} is not supported (this build reads "
+                                    "version {})",
+                                    version, kModelFormatVersion));
+  Model model;
+  model.name = r.string(j, "name", "top level");
+  const json& input = r.field(j, "input", "top level");
+  model.input.shape = r.integers<int>(input, "shape", "input", 1, 65536);
+  model.input.thresholds = r.integers<uint8_t>(input, "thresholds", "input", 0, 255);
+  model.num_classes = r.integer<int>(j, "num_classes", "top level", 1, 1 << 24);
+  const json& layers = r.field(j, "layers", "top level");
+  if (!layers.is_array()) r.fail("top level", "'layers' must be an array");
+  for (size_t i = 0; i < layers.size(); ++i)
+    model.layers.push_back(parse_layer(r, layers[i], fmt::format("layer {}", i)));
+  if (j.contains("metadata")) model.metadata_json = j["metadata"].dump();
+  try {
+    validate(model);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", source_name, e.what()));
+  }
+  return model;
+}
+
+void save_model(const Model& model, const std::filesystem::path& path) {
+  validate(model);
+  write_file_atomically(path, model_to_json(model));
+}
+
+Model load_model(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot open model file");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return model_from_json(buffer.str(), path.string());
+}
+
+}  // namespace lutnet
