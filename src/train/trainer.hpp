@@ -1,0 +1,54 @@
+#pragma once
+// The LUTNet schedule (DESIGN.md §2): BNN -> prune -> retrain with binary weights -> logic
+// expansion -> real-valued LUT phase -> binary LUT phase with frozen level magnitudes. Checkpoints
+// after every epoch (atomically) and resumes a killed run; picks each stage's best epoch on the
+// validation split.
+#include <filesystem>
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "core/model.hpp"
+#include "data/dataset.hpp"
+#include "train/config.hpp"
+
+#include <torch/torch.h>
+
+namespace lutnet::train {
+
+struct RunOptions {
+  std::filesystem::path out_dir = "runs/latest";
+  bool resume = false;
+  std::ostream* progress = nullptr;  // per-epoch lines; nullptr for silence
+};
+
+struct TrainResult {
+  std::filesystem::path model_path;     // LUTNet model file
+  std::filesystem::path baseline_path;  // the pruned BNN after its retrain, as k = 1 XNOR model
+  std::filesystem::path checkpoint_path;
+  std::filesystem::path log_path;
+  Model model;
+  Model baseline;
+  double validation_accuracy = 0;           // float forward, best binary-LUT epoch
+  double baseline_validation_accuracy = 0;  // float forward, best retrain epoch
+  double test_accuracy = 0;                 // exported model, reference evaluator
+  double baseline_test_accuracy = 0;
+  double hard_float_agreement = 0;  // fraction of test predictions where float == integer net
+  double seconds = 0;
+};
+
+TrainResult run_training(const TrainConfig& config, const RunOptions& options);
+
+// Loads the datasets a config names, with the validation split held out of the training set.
+struct TrainingData {
+  Dataset train, validation, test;
+};
+TrainingData load_training_data(const TrainConfig& config);
+
+// Input encoding of a config for a dataset shape.
+InputEncoding input_encoding(const TrainConfig& config, const std::vector<int>& shape);
+
+// Encodes images to +-1 floats [N, bits] (the training view of the model's input encoding).
+torch::Tensor encode_images(const Dataset& data, const InputEncoding& encoding);
+
+}  // namespace lutnet::train
