@@ -2,13 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <climits>
+
 #include "core/error.hpp"
 
 namespace lutnet {
 
 int InputEncoding::num_pixels() const {
+  // Saturate instead of overflowing: validate() relies on this to reject absurd shapes.
   int64_t n = 1;
-  for (int d : shape) n *= d;
+  for (int d : shape) {
+    n *= std::max(d, 0);
+    if (n > INT_MAX) return INT_MAX;
+  }
   return static_cast<int>(n);
 }
 
@@ -18,8 +25,8 @@ void check(bool ok, const std::string& where, const std::string& what) {
   if (!ok) throw Error(where + ": " + what);
 }
 
-void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs,
-                    int expected_levels, bool is_last) {
+void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs, int expected_levels,
+                    bool is_last) {
   const std::string where = fmt::format("layer {}", index);
   check(layer.num_inputs == expected_inputs, where,
         fmt::format("num_inputs = {} but the previous stage produces {}", layer.num_inputs,
@@ -37,8 +44,7 @@ void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs,
     check(layer.output == LayerOutput::kResidualSign, where,
           "only the last layer may have output 'argmax'");
     check(layer.output_levels >= 1 && layer.output_levels <= kMaxLevels, where,
-          fmt::format("output_levels = {} is out of range 1..{}", layer.output_levels,
-                      kMaxLevels));
+          fmt::format("output_levels = {} is out of range 1..{}", layer.output_levels, kMaxLevels));
   }
   check(layer.level_weights.size() == static_cast<size_t>(layer.input_levels), where,
         fmt::format("level_weights has {} entries, expected {}", layer.level_weights.size(),
@@ -88,8 +94,7 @@ void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs,
 void validate(const Model& model) {
   check(!model.input.shape.empty(), "input", "shape is empty");
   for (int d : model.input.shape) check(d >= 1 && d <= 65536, "input", "shape entry out of range");
-  check(static_cast<int64_t>(model.input.num_pixels()) * 8 < (int64_t{1} << 28), "input",
-        "too many pixels");
+  check(model.input.num_pixels() < (1 << 25), "input", "too many pixels (at most 2^25 - 1)");
   check(!model.input.thresholds.empty() && model.input.thresholds.size() <= 8, "input",
         "encoding needs 1..8 thresholds");
   for (size_t j = 1; j < model.input.thresholds.size(); ++j)

@@ -21,6 +21,22 @@ std::string table_to_hex(uint64_t table, int k) {
   return fmt::format("{:0{}x}", table, table_hex_digits(k));
 }
 
+// A string from the file, fit for a one-line message: control bytes escaped, long text cut short.
+std::string printable(const std::string& text) {
+  constexpr size_t kMaxShown = 40;
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    // Cut only before a character's first byte, so UTF-8 stays whole.
+    if (out.size() >= kMaxShown && (c < 0x80 || c >= 0xc0)) return out + "...";
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += ch;
+  }
+  return out;
+}
+
 const char* output_name(LayerOutput output) {
   return output == LayerOutput::kArgmax ? "argmax" : "residual_sign";
 }
@@ -53,8 +69,8 @@ class Reader {
   }
 
   template <typename T>
-  std::vector<T> integers(const json& object, const char* key, const std::string& where,
-                          int64_t lo, int64_t hi) const {
+  std::vector<T> integers(const json& object, const char* key, const std::string& where, int64_t lo,
+                          int64_t hi) const {
     const json& v = field(object, key, where);
     if (!v.is_array()) fail(where, fmt::format("'{}' must be an array", key));
     std::vector<T> out;
@@ -85,14 +101,18 @@ class Reader {
 uint64_t parse_table(const Reader& r, const std::string& hex, int k, const std::string& where,
                      size_t index) {
   if (hex.size() != static_cast<size_t>(table_hex_digits(k)))
-    r.fail(where, fmt::format("tables[{}] = \"{}\" must have {} hex digits for k = {}", index, hex,
-                              table_hex_digits(k), k));
+    r.fail(where, fmt::format("tables[{}] = \"{}\" must have {} hex digits for k = {}", index,
+                              printable(hex), table_hex_digits(k), k));
   uint64_t value = 0;
   for (char c : hex) {
     int digit;
-    if (c >= '0' && c <= '9') digit = c - '0';
-    else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-    else r.fail(where, fmt::format("tables[{}] = \"{}\" is not lower-case hex", index, hex));
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else
+      r.fail(where,
+             fmt::format("tables[{}] = \"{}\" is not lower-case hex", index, printable(hex)));
     value = (value << 4) | static_cast<uint64_t>(digit);
   }
   return value;
@@ -101,7 +121,8 @@ uint64_t parse_table(const Reader& r, const std::string& hex, int k, const std::
 LutDenseLayer parse_layer(const Reader& r, const json& j, const std::string& where) {
   const std::string type = r.string(j, "type", where);
   if (type != "lut_dense")
-    r.fail(where, fmt::format("unknown layer type '{}' (this version reads 'lut_dense')", type));
+    r.fail(where, fmt::format("unknown layer type '{}' (this version reads 'lut_dense')",
+                              printable(type)));
   LutDenseLayer layer;
   layer.num_inputs = r.integer<int>(j, "num_inputs", where, 1, 1 << 28);
   layer.input_levels = r.integer<int>(j, "input_levels", where, 1, kMaxLevels);
@@ -115,7 +136,8 @@ LutDenseLayer parse_layer(const Reader& r, const json& j, const std::string& whe
     layer.output = LayerOutput::kArgmax;
     layer.output_levels = 0;
   } else {
-    r.fail(where, fmt::format("unknown output '{}' (expected residual_sign or argmax)", output));
+    r.fail(where, fmt::format("unknown output '{}' (expected residual_sign or argmax)",
+                              printable(output)));
   }
   layer.level_weights = r.integers<int64_t>(j, "level_weights", where, 1, (1 << 20) - 1);
   layer.conn_offset = r.integers<uint32_t>(j, "conn_offset", where, 0, 1 << 28);
@@ -125,12 +147,13 @@ LutDenseLayer parse_layer(const Reader& r, const json& j, const std::string& whe
   layer.tables.reserve(tables.size());
   for (size_t i = 0; i < tables.size(); ++i) {
     if (!tables[i].is_string()) r.fail(where, fmt::format("tables[{}] must be a string", i));
-    layer.tables.push_back(parse_table(r, tables[i].get_ref<const std::string&>(), layer.k, where, i));
+    layer.tables.push_back(
+        parse_table(r, tables[i].get_ref<const std::string&>(), layer.k, where, i));
   }
   if (layer.output == LayerOutput::kResidualSign) {
     layer.output_sign = r.integers<int8_t>(j, "output_sign", where, -1, 1);
-    layer.thresholds = r.integers<int64_t>(j, "thresholds", where, -(int64_t{1} << 52),
-                                           int64_t{1} << 52);
+    layer.thresholds =
+        r.integers<int64_t>(j, "thresholds", where, -(int64_t{1} << 52), int64_t{1} << 52);
   }
   return layer;
 }
@@ -187,8 +210,11 @@ Model model_from_json(const std::string& text, const std::string& source_name) {
   try {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
-    throw Error(fmt::format("{}: not a valid model file: JSON error at byte {}", source_name,
-                            e.byte));
+    throw Error(
+        fmt::format("{}: not a valid model file: JSON error at byte {}", source_name, e.byte));
+  } catch (const json::exception& e) {
+    // E.g. a number too large for a double ("1e999"): nlohmann reports it as out_of_range.
+    throw Error(fmt::format("{}: not a valid model file: JSON error ({})", source_name, e.what()));
   }
   if (!j.is_object()) r.fail("top level", "expected a JSON object");
   if (!j.contains("format") || j["format"] != "lutnet-model")

@@ -1,5 +1,6 @@
 #include "train/export_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -89,6 +90,9 @@ Model export_model(const Network& network, const InputEncoding& input, const std
     }
     for (int64_t o = 0; o < layer.num_outputs; ++o)
       out.conn_offset.push_back(out.conn_offset.back() + static_cast<uint32_t>(fan_in[o]));
+    if (layer.is_output && std::count(fan_in.begin(), fan_in.end(), fan_in[0]) != layer.num_outputs)
+      throw Error("export: the output layer's classes have different numbers of connections, so "
+                  "the argmax over integer accumulators would not match the trained network");
 
     if (!layer.is_output) {
       // z = |gamma| * sum_l m_l * (2 pc_l - n) = kappa * (2 acc - n * sum R), kappa =

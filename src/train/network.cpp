@@ -162,18 +162,25 @@ void Network::prune(const std::vector<double>& keep_fraction) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = layers_[i];
     const int64_t total = layer.weight.numel();
-    const int64_t keep =
-        std::clamp<int64_t>(static_cast<int64_t>(std::llround(keep_fraction[i] * total)), 1, total);
-    // Stable ordering by magnitude (then position) so ties are broken the same way everywhere.
-    const auto magnitude = layer.weight.abs().flatten().contiguous();
-    std::vector<int64_t> order(total);
-    std::iota(order.begin(), order.end(), 0);
+    // The output layer keeps the same number of connections for every class: its logits are
+    // |g| * sum_l m_l (2 pc_l - n), so only with one n for all classes is the argmax over the
+    // integer accumulators the argmax over the logits.
+    const int64_t group = layer.is_output ? layer.num_inputs : total;
+    const int64_t keep = std::clamp<int64_t>(
+        static_cast<int64_t>(std::llround(keep_fraction[i] * static_cast<double>(group))), 1,
+        group);
+    const auto magnitude = layer.weight.abs().flatten().cpu().contiguous();
     const float* mag = magnitude.data_ptr<float>();
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return mag[a] > mag[b]; });
     auto mask = torch::zeros({total});
     float* mp = mask.data_ptr<float>();
-    for (int64_t j = 0; j < keep; ++j) mp[order[j]] = 1.0f;
+    std::vector<int64_t> order(group);
+    for (int64_t g0 = 0; g0 < total; g0 += group) {
+      std::iota(order.begin(), order.end(), g0);
+      // Stable ordering by magnitude (then position) so ties are broken the same way everywhere.
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t a, int64_t b) { return mag[a] > mag[b]; });
+      for (int64_t j = 0; j < keep; ++j) mp[order[j]] = 1.0f;
+    }
     layer.mask = mask.view_as(layer.weight).to(layer.weight.device());
   }
 }

@@ -194,8 +194,7 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
   };
   auto write_log = [&] { write_file_atomically(result.log_path, log.dump(1)); };
 
-  int64_t total_epochs = 0;
-  for (int64_t s = 0; s < 4; ++s) total_epochs += stage_config(config, s).epochs;
+  int64_t epochs_this_run = 0;
 
   for (; pos.stage < 4; ++pos.stage, pos.epochs_done = 0, pos.step = 0, pos.entered = false) {
     const StageConfig& stage = stage_config(config, pos.stage);
@@ -286,6 +285,8 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
       write_log();
       save_checkpoint(result.checkpoint_path, net, best, saved, &optimizer, config_json,
                       log.dump());
+      if (options.stop_after_epochs >= 0 && ++epochs_this_run >= options.stop_after_epochs)
+        return result;
     }
     // The stage ends with its best validation epoch.
     if (!best.empty()) restore_snapshot(net, best);
@@ -304,7 +305,7 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
     saved.entered = false;
     save_checkpoint(result.checkpoint_path, net, {}, saved, nullptr, config_json, log.dump());
   }
-  (void)total_epochs;
+  result.finished = true;
 
   result.validation_accuracy = accuracy(net, x_val, y_val, stage_modes(3));
   result.baseline_validation_accuracy = pos.baseline_validation;

@@ -20,9 +20,12 @@ struct RunOptions {
   std::filesystem::path out_dir = "runs/latest";
   bool resume = false;
   std::ostream* progress = nullptr;  // per-epoch lines; nullptr for silence
+  // Stop after this many epochs in this invocation, as if killed (tests of --resume); -1: never.
+  int64_t stop_after_epochs = -1;
 };
 
 struct TrainResult {
+  bool finished = false;  // false when stopped early by RunOptions::stop_after_epochs
   std::filesystem::path model_path;     // LUTNet model file
   std::filesystem::path baseline_path;  // the pruned BNN after its retrain, as k = 1 XNOR model
   std::filesystem::path checkpoint_path;

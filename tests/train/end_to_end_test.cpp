@@ -1,0 +1,113 @@
+// The whole schedule on tiny synthetic data: every stage, export, reference evaluation, the
+// bit-exact check against the trained network, determinism and --resume.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/input_encoding.hpp"
+#include "core/model_io.hpp"
+#include "core/reference_evaluator.hpp"
+#include "train/checkpoint.hpp"
+#include "train/config.hpp"
+#include "train/export_model.hpp"
+#include "train/trainer.hpp"
+
+namespace lutnet::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const auto dir = fs::temp_directory_path() / ("lutnet_e2e_" + name + "_" +
+                                                std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
+  const TrainConfig config = preset("tiny");
+  RunOptions options;
+  options.out_dir = fresh_dir("main");
+  const TrainResult r = run_training(config, options);
+  ASSERT_TRUE(r.finished);
+  EXPECT_GT(r.test_accuracy, 0.7) << "the tiny network did not learn the synthetic task";
+  EXPECT_GT(r.baseline_test_accuracy, 0.6);
+
+  // The model file on disk is what was evaluated.
+  const Model model = load_model(r.model_path);
+  EXPECT_EQ(model.layers[0].k, config.k);
+  EXPECT_EQ(model.layers.back().k, 1);  // the output layer stays XNOR by default
+
+  // Rebuild the trained network from its final checkpoint and compare every bit.
+  const auto data = load_training_data(config);
+  const auto enc = input_encoding(config, data.test.shape);
+  Network net(enc.num_bits(), config.hidden, data.test.num_classes, config.levels, config.seed);
+  load_checkpoint(r.checkpoint_path, net);
+  const auto bits = (encode_images(data.test, enc) > 0).to(torch::kUInt8);
+  const HardTrace hard = hard_forward(net, model, bits);
+  size_t correct = 0;
+  for (size_t i = 0; i < data.test.size(); ++i) {
+    std::vector<LayerTrace> trace;
+    const Prediction p = evaluate_reference(model, data.test.image(i), &trace);
+    ASSERT_EQ(p.label, hard.labels[i].item<int64_t>()) << "test image " << i;
+    for (size_t l = 0; l + 1 < model.layers.size(); ++l) {
+      const auto expected = hard.bits[l][i].flatten();
+      for (size_t b = 0; b < trace[l].output_bits.size(); ++b)
+        ASSERT_EQ(trace[l].output_bits[b], expected[b].item<uint8_t>())
+            << "test image " << i << " layer " << l << " bit " << b;
+    }
+    correct += p.label == data.test.labels[i];
+  }
+  EXPECT_DOUBLE_EQ(static_cast<double>(correct) / static_cast<double>(data.test.size()), r.test_accuracy);
+  EXPECT_GE(r.hard_float_agreement, 0.99);
+
+  // Same seed and config: the same model file, byte for byte.
+  RunOptions again;
+  again.out_dir = fresh_dir("again");
+  const TrainResult r2 = run_training(config, again);
+  EXPECT_EQ(read_bytes(r.model_path), read_bytes(r2.model_path));
+  EXPECT_EQ(read_bytes(r.baseline_path), read_bytes(r2.baseline_path));
+
+  // A run killed mid-way and resumed ends with the same model as the uninterrupted run.
+  RunOptions killed;
+  killed.out_dir = fresh_dir("resume");
+  killed.stop_after_epochs = 7;  // inside the real-valued LUT stage
+  EXPECT_FALSE(run_training(config, killed).finished);
+  EXPECT_FALSE(fs::exists(killed.out_dir / "model.json"));
+  killed.stop_after_epochs = -1;
+  killed.resume = true;
+  const TrainResult resumed = run_training(config, killed);
+  ASSERT_TRUE(resumed.finished);
+  EXPECT_EQ(read_bytes(r.model_path), read_bytes(resumed.model_path));
+
+  for (const auto& d : {options.out_dir, again.out_dir, killed.out_dir}) fs::remove_all(d);
+}
+
+TEST(EndToEnd, ConfigErrorsNameTheField) {
+  TrainConfig c = preset("tiny");
+  c.k = 7;
+  EXPECT_THROW(
+      {
+        try {
+          validate(c);
+        } catch (const std::exception& e) {
+          EXPECT_NE(std::string(e.what()).find("k = 7"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      std::exception);
+  EXPECT_THROW(config_from_json(R"({"kk": 3})", "cfg.json", c), std::exception);
+}
+
+}  // namespace
+}  // namespace lutnet::train
