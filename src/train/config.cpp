@@ -52,7 +52,8 @@ json stage_to_json(const StageConfig& s) {
   return {{"epochs", s.epochs},
           {"learning_rate", s.learning_rate},
           {"lr_decay", s.lr_decay},
-          {"batch_size", s.batch_size}};
+          {"batch_size", s.batch_size},
+          {"final_lr_ratio", s.final_lr_ratio}};
 }
 
 template <typename T>
@@ -76,11 +77,12 @@ void check_keys(const json& j, std::initializer_list<const char*> known, const s
 
 void stage_from_json(const json& j, StageConfig& s, const std::string& where) {
   if (!j.is_object()) throw Error(fmt::format("{}: expected an object", where));
-  check_keys(j, {"epochs", "learning_rate", "lr_decay", "batch_size"}, where);
+  check_keys(j, {"epochs", "learning_rate", "lr_decay", "batch_size", "final_lr_ratio"}, where);
   read(j, "epochs", s.epochs, where);
   read(j, "learning_rate", s.learning_rate, where);
   read(j, "lr_decay", s.lr_decay, where);
   read(j, "batch_size", s.batch_size, where);
+  read(j, "final_lr_ratio", s.final_lr_ratio, where);
 }
 
 }  // namespace
@@ -173,6 +175,7 @@ void validate(const TrainConfig& c) {
     if (s->epochs < 0) fail("stage epochs must be >= 0");
     if (s->batch_size < 1) fail("batch_size must be >= 1");
     if (!(s->learning_rate > 0)) fail("learning_rate must be > 0");
+    if (!(s->final_lr_ratio > 0 && s->final_lr_ratio <= 1)) fail("final_lr_ratio must be in (0, 1]");
   }
   if (!(c.dropout >= 0 && c.dropout < 1)) fail("dropout must be in [0, 1)");
   if (c.validation_images < 1) fail("validation_images must be >= 1");

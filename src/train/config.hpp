@@ -12,6 +12,9 @@ struct StageConfig {
   double learning_rate = 0.01;
   double lr_decay = 1e-6;  // Keras-style time decay: lr / (1 + decay * step)
   int batch_size = 100;
+  // Extra exponential decay over the stage: the last step runs at learning_rate * final_lr_ratio
+  // (1 = off, the published schedule).
+  double final_lr_ratio = 1.0;
 };
 
 struct TrainConfig {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -220,6 +221,9 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
       optimizer.load(resumed->optimizer);
     resumed.reset();
 
+    const int64_t batches_per_epoch =
+        (x_train.size(0) + stage.batch_size - 1) / stage.batch_size;
+    const int64_t stage_steps = std::max<int64_t>(1, stage.epochs * batches_per_epoch - 1);
     for (; pos.epochs_done < stage.epochs; ++pos.epochs_done) {
       const auto epoch_start = Clock::now();
       // The shuffle depends only on (seed, stage, epoch), so a resumed run sees the same batches.
@@ -243,7 +247,10 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
         const auto loss = torch::nn::functional::cross_entropy(logits, yb);
         optimizer.zero_grad();
         loss.backward();
-        const double lr = stage.learning_rate / (1.0 + stage.lr_decay * static_cast<double>(pos.step));
+        const double progress = static_cast<double>(pos.step) / static_cast<double>(stage_steps);
+        const double lr = stage.learning_rate /
+                          (1.0 + stage.lr_decay * static_cast<double>(pos.step)) *
+                          std::pow(stage.final_lr_ratio, progress);
         for (auto& group : optimizer.param_groups())
           static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         optimizer.step();

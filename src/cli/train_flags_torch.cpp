@@ -1,0 +1,96 @@
+#include "cli/train_flags.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace lutnet::cli {
+
+train::TrainConfig build_config(const TrainFlags& f) {
+  train::TrainConfig c = train::preset(f.preset);
+  if (!f.config_file.empty()) {
+    std::ifstream in(f.config_file);
+    if (!in) throw Error(f.config_file + ": cannot open config file");
+    std::stringstream text;
+    text << in.rdbuf();
+    c = train::config_from_json(text.str(), f.config_file, c);
+  }
+  if (!f.dataset.empty()) c.dataset = f.dataset;
+  if (!f.data_dir.empty()) c.data_dir = f.data_dir;
+  if (!f.device.empty()) c.device = f.device;
+  if (!f.hidden.empty()) c.hidden = f.hidden;
+  if (!f.lut_layers.empty()) c.lut_layers = f.lut_layers;
+  if (!f.keep.empty()) c.keep_fraction = f.keep;
+  if (!f.epochs.empty()) {
+    if (f.epochs.size() != 4)
+      throw Error("--epochs needs four numbers: bnn,retrain,lut_real,lut_binary");
+    c.bnn.epochs = f.epochs[0];
+    c.retrain.epochs = f.epochs[1];
+    c.lut_real.epochs = f.epochs[2];
+    c.lut_binary.epochs = f.epochs[3];
+  }
+  if (f.k) c.k = f.k;
+  if (f.levels) c.levels = f.levels;
+  if (f.input_bits) c.input_bits = f.input_bits;
+  if (f.validation >= 0) c.validation_images = f.validation;
+  if (f.train_limit >= 0) c.train_limit = f.train_limit;
+  if (f.test_limit >= 0) c.test_limit = f.test_limit;
+  if (f.threads) c.threads = f.threads;
+  if (f.seed >= 0) c.seed = static_cast<uint64_t>(f.seed);
+  for (train::StageConfig* s : {&c.bnn, &c.retrain, &c.lut_real, &c.lut_binary}) {
+    if (f.batch) s->batch_size = f.batch;
+    if (f.lr > 0) s->learning_rate = f.lr;
+    if (f.final_lr_ratio > 0) s->final_lr_ratio = f.final_lr_ratio;
+  }
+  if (f.dropout >= 0) c.dropout = f.dropout;
+  if (f.recovery == "on") c.pruning_recovery = true;
+  if (f.recovery == "off") c.pruning_recovery = false;
+  train::validate(c);
+  return c;
+}
+
+void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flags) {
+  cmd->add_option("--preset", flags->preset, "quick (demo default), paper-mnist, tiny")
+      ->check(CLI::IsMember(train::preset_names()))
+      ->capture_default_str();
+  cmd->add_option("--config", flags->config_file,
+                  "JSON config file applied on top of the preset (keys as in OUT/config.json)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", flags->out_dir, "Output directory")->capture_default_str();
+  cmd->add_flag("--resume", flags->resume, "Continue from OUT/checkpoint.pt if it exists");
+  cmd->add_option("--save-config", flags->save_config,
+                  "Write the effective config to this file and exit");
+  cmd->add_option("--dataset", flags->dataset, "mnist | fashion-mnist | synthetic");
+  cmd->add_option("--data-dir", flags->data_dir, "Dataset directory (default $LUTNET_DATA_DIR or ./data)");
+  cmd->add_option("--hidden", flags->hidden, "Hidden layer widths, e.g. 256,256,256,256")
+      ->delimiter(',');
+  cmd->add_option("--k", flags->k, "LUT inputs K (2..6)");
+  cmd->add_option("--levels", flags->levels, "Residual activation levels L (1 or 2)");
+  cmd->add_option("--input-bits", flags->input_bits, "Thermometer bits per pixel (1 = threshold)");
+  cmd->add_option("--keep", flags->keep,
+                  "Keep fraction: one value for all but the output layer, or one per layer")
+      ->delimiter(',');
+  cmd->add_option("--lut-layers", flags->lut_layers,
+                  "Indices of layers that become LUT layers (default: all but the output layer)")
+      ->delimiter(',');
+  cmd->add_option("--epochs", flags->epochs, "Epochs per stage: bnn,retrain,lut_real,lut_binary")
+      ->delimiter(',');
+  cmd->add_option("--batch", flags->batch, "Batch size of every stage");
+  cmd->add_option("--lr", flags->lr, "Initial learning rate of every stage");
+  cmd->add_option("--final-lr-ratio", flags->final_lr_ratio,
+                  "Decay every stage's learning rate exponentially to this fraction (1 = off)");
+  cmd->add_option("--pruning-recovery", flags->recovery, "on|off: seed LUT tables with pruned "
+                  "weights of their extra inputs")
+      ->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--dropout", flags->dropout,
+                  "Dropout on dense-layer inputs in the BNN and retrain stages");
+  cmd->add_option("--validation", flags->validation, "Validation images held out of training");
+  cmd->add_option("--train-limit", flags->train_limit, "Use only the first N training images");
+  cmd->add_option("--test-limit", flags->test_limit, "Use only the first N test images");
+  cmd->add_option("--seed", flags->seed, "Random seed");
+  cmd->add_option("--device", flags->device, "cpu (default) or cuda where LibTorch has it");
+  cmd->add_option("--threads", flags->threads, "Intra-op threads (1 is fastest here)");
+}
+
+}  // namespace lutnet::cli
