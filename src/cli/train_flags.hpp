@@ -25,6 +25,7 @@ struct TrainFlags {
   double lr = 0;
   double final_lr_ratio = 0;
   double dropout = -1;
+  int augment_shift = -1;
   std::string recovery;  // on|off
 };
 

@@ -44,6 +44,7 @@ train::TrainConfig build_config(const TrainFlags& f) {
     if (f.final_lr_ratio > 0) s->final_lr_ratio = f.final_lr_ratio;
   }
   if (f.dropout >= 0) c.dropout = f.dropout;
+  if (f.augment_shift >= 0) c.augment_shift = f.augment_shift;
   if (f.recovery == "on") c.pruning_recovery = true;
   if (f.recovery == "off") c.pruning_recovery = false;
   train::validate(c);
@@ -85,6 +86,8 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
       ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--dropout", flags->dropout,
                   "Dropout on dense-layer inputs in the BNN and retrain stages");
+  cmd->add_option("--augment-shift", flags->augment_shift,
+                  "Shift training images randomly by up to N pixels (0 = off)");
   cmd->add_option("--validation", flags->validation, "Validation images held out of training");
   cmd->add_option("--train-limit", flags->train_limit, "Use only the first N training images");
   cmd->add_option("--test-limit", flags->test_limit, "Use only the first N test images");

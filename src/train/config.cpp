@@ -13,11 +13,14 @@ using nlohmann::json;
 TrainConfig preset(const std::string& name) {
   TrainConfig c;
   if (name == "paper-mnist") {
-    // Published schedule (50/10/10/50, Adam 0.01, decay 1e-6, batch 100). Our own choices: a 2-bit
-    // thermometer input instead of the paper's fixed-point first layer, dropout against the
-    // BNN stage's overfitting.
+    // Published schedule (50/10/10/50, Adam 0.01, decay 1e-6, batch 100). Our own additions: a
+    // 2-bit thermometer input instead of the paper's fixed-point first layer; against overfitting
+    // (the LUT stages reach 99% training accuracy at 97% validation) dropout in the dense stages,
+    // random +-2 pixel shifts, and a 10x learning-rate decay over each stage.
     c.input_bits = 2;
     c.dropout = 0.2;
+    c.augment_shift = 2;
+    for (StageConfig* s : {&c.bnn, &c.retrain, &c.lut_real, &c.lut_binary}) s->final_lr_ratio = 0.1;
     return c;
   }
   if (name == "quick") {
@@ -101,6 +104,7 @@ std::string config_to_json(const TrainConfig& c) {
             {"keep_fraction", c.keep_fraction},
             {"pruning_recovery", c.pruning_recovery},
             {"dropout", c.dropout},
+            {"augment_shift", c.augment_shift},
             {"bnn", stage_to_json(c.bnn)},
             {"retrain", stage_to_json(c.retrain)},
             {"lut_real", stage_to_json(c.lut_real)},
@@ -123,7 +127,7 @@ TrainConfig config_from_json(const std::string& text, const std::string& source,
   check_keys(j,
              {"dataset", "data_dir", "validation_images", "train_limit", "test_limit",
               "input_bits", "hidden", "levels", "level_ratio_bits", "k", "lut_layers",
-              "keep_fraction", "pruning_recovery", "dropout", "bnn", "retrain", "lut_real", "lut_binary",
+              "keep_fraction", "pruning_recovery", "dropout", "augment_shift", "bnn", "retrain", "lut_real", "lut_binary",
               "seed", "device", "threads"},
              source);
   read(j, "dataset", c.dataset, source);
@@ -140,6 +144,7 @@ TrainConfig config_from_json(const std::string& text, const std::string& source,
   read(j, "keep_fraction", c.keep_fraction, source);
   read(j, "pruning_recovery", c.pruning_recovery, source);
   read(j, "dropout", c.dropout, source);
+  read(j, "augment_shift", c.augment_shift, source);
   if (j.contains("bnn")) stage_from_json(j["bnn"], c.bnn, source + ": bnn");
   if (j.contains("retrain")) stage_from_json(j["retrain"], c.retrain, source + ": retrain");
   if (j.contains("lut_real")) stage_from_json(j["lut_real"], c.lut_real, source + ": lut_real");
@@ -178,6 +183,7 @@ void validate(const TrainConfig& c) {
     if (!(s->final_lr_ratio > 0 && s->final_lr_ratio <= 1)) fail("final_lr_ratio must be in (0, 1]");
   }
   if (!(c.dropout >= 0 && c.dropout < 1)) fail("dropout must be in [0, 1)");
+  if (c.augment_shift < 0 || c.augment_shift > 8) fail("augment_shift must be in 0..8");
   if (c.validation_images < 1) fail("validation_images must be >= 1");
   if (c.threads < 1) fail("threads must be >= 1");
 }

@@ -38,7 +38,8 @@ struct TrainConfig {
   // layer, which then keeps everything).
   std::vector<double> keep_fraction = {0.1};
   bool pruning_recovery = false;
-  double dropout = 0;  // on the inputs of dense layers while they train (BNN and retrain stages)
+  double dropout = 0;
+  int augment_shift = 0;  // random translation of training images by up to this many pixels  // on the inputs of dense layers while they train (BNN and retrain stages)
 
   // Schedule.
   StageConfig bnn{50, 0.01, 1e-6, 100};

@@ -12,6 +12,7 @@
 #include "core/input_encoding.hpp"
 #include "core/model_io.hpp"
 #include "core/reference_evaluator.hpp"
+#include "train/augmentation.hpp"
 #include "train/checkpoint.hpp"
 #include "train/export_model.hpp"
 #include "train/network.hpp"
@@ -240,7 +241,8 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
       int64_t correct = 0, batches = 0;
       for (int64_t b0 = 0; b0 < n; b0 += stage.batch_size) {
         const auto idx = perm.slice(0, b0, std::min<int64_t>(b0 + stage.batch_size, n));
-        const auto xb = x_train.index_select(0, idx);
+        const auto xb = random_shift(x_train.index_select(0, idx), data.train.shape,
+                                     config.input_bits, config.augment_shift, rng);
         const auto yb = y_train.index_select(0, idx);
         const auto logits =
             net.forward(xb, true, modes.weights, modes.tables, nullptr, config.dropout);
