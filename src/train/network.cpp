@@ -12,6 +12,7 @@ namespace lutnet::train {
 namespace {
 constexpr double kBatchNormEpsilon = 1e-4;
 constexpr double kBatchNormMomentum = 0.1;
+constexpr double kMinimumScale = 1e-2;
 
 // A seeded Fisher-Yates shuffle, independent of the standard library's shuffle algorithm.
 std::vector<int32_t> seeded_permutation(int64_t n, std::mt19937_64& rng) {
@@ -145,7 +146,9 @@ void Network::freeze_level_ratios(int bits) {
     std::vector<float> ratios;
     for (int l = 0; l < levels_; ++l) {
       const double r = m[l].item<double>() / std::max(1e-12, m[0].item<double>());
-      ratios.push_back(static_cast<float>(l == 0 ? 1.0 : std::max(unit, std::round(r / unit) * unit)));
+      // Residual levels shrink: m_l <= m_0 keeps the integer level weights small.
+      ratios.push_back(
+          static_cast<float>(l == 0 ? 1.0 : std::clamp(std::round(r / unit) * unit, unit, 1.0)));
     }
     layer.level_ratios = torch::tensor(ratios, layer.level_magnitudes.options().requires_grad(false));
   }
@@ -261,6 +264,10 @@ void Network::clip() {
   for (auto& layer : layers_) {
     layer.weight.clamp_(-1, 1);
     if (layer.is_lut) layer.tables.clamp_(-1, 1);
+    // Scales and level magnitudes stay positive and away from zero: a scale that reaches zero
+    // silences every layer behind it for good (seen after pruning with Adam at lr 0.01).
+    layer.gamma.clamp_(kMinimumScale);
+    if (layer.level_magnitudes.defined()) layer.level_magnitudes.clamp_(kMinimumScale);
   }
 }
 
