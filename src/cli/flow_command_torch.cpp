@@ -1,0 +1,204 @@
+// lutnet flow: train -> export -> hdl -> verify -> synth, for LUTNet and its XNOR baseline, and one
+// comparison table (also written as OUT/flow.json).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/command_registry.hpp"
+#include "cli/train_flags.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/model_io.hpp"
+#include "core/reference_evaluator.hpp"
+#include "data/dataset.hpp"
+#include "flows/synth.hpp"
+#include "flows/verify.hpp"
+#include "hdl/verilog_writer.hpp"
+#include "train/config.hpp"
+#include "train/trainer.hpp"
+
+namespace lutnet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct FlowFlags {
+  std::string from;  // existing run directory: skip training
+  double clock_mhz = 200;
+  size_t verify_limit = 0;
+  bool encoder_synth = true;
+  bool abc9 = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+struct DesignResult {
+  std::string name;
+  double model_accuracy = 0, rtl_accuracy = 0;
+  size_t images = 0, mismatches = 0;
+  int64_t connections = 0;
+  flows::SynthReport synth, synth_encoder;
+  bool has_encoder = false;
+  double hdl_seconds = 0, verify_seconds = 0;
+};
+
+DesignResult build_design(const std::string& name, const Model& model, const Dataset& test,
+                          const fs::path& out_dir, const FlowFlags& flags) {
+  DesignResult r;
+  r.name = name;
+  for (const auto& layer : model.layers) r.connections += static_cast<int64_t>(layer.num_connections());
+  size_t correct = 0;
+  for (size_t i = 0; i < test.size(); ++i)
+    correct += evaluate_reference(model, test.image(i)).label == test.labels[i];
+  r.model_accuracy = static_cast<double>(correct) / static_cast<double>(test.size());
+
+  auto t = std::chrono::steady_clock::now();
+  hdl::HdlOptions hdl_options;
+  const auto design = hdl::generate_verilog(model, hdl_options);
+  write_file_atomically(out_dir / (name + ".v"), design.verilog);
+  r.hdl_seconds = seconds_since(t);
+  std::cout << fmt::format("[{}] hdl: {} ({:.1f} s, latency {} cycles)", name,
+                           (out_dir / (name + ".v")).string(), r.hdl_seconds,
+                           design.latency_cycles)
+            << std::endl;
+
+  t = std::chrono::steady_clock::now();
+  flows::VerifyOptions verify;
+  verify.limit = flags.verify_limit;
+  const auto v = flows::verify_rtl(model, test, verify);
+  r.verify_seconds = seconds_since(t);
+  r.images = v.images;
+  r.mismatches = v.mismatches;
+  r.rtl_accuracy = v.images ? static_cast<double>(v.rtl_correct) / static_cast<double>(v.images) : 0;
+  std::cout << fmt::format("[{}] verify: {} images, {} mismatches ({:.1f} s){}", name, v.images,
+                           v.mismatches, r.verify_seconds,
+                           v.mismatches ? "  first: " + v.first_mismatch : "")
+            << std::endl;
+
+  flows::SynthOptions synth;
+  synth.abc9 = flags.abc9;
+  r.synth = flows::synthesize(model, hdl_options, synth);
+  std::cout << fmt::format("[{}] synth: {} LUT, {} FF, {} CARRY, depth {} ({:.1f} s)", name,
+                           r.synth.luts, r.synth.ffs, r.synth.carries, r.synth.lut_depth,
+                           r.synth.seconds)
+            << std::endl;
+  if (flags.encoder_synth) {
+    synth.input_encoder = true;
+    r.synth_encoder = flows::synthesize(model, hdl_options, synth);
+    r.has_encoder = true;
+    std::cout << fmt::format("[{}] synth with input encoder: {} LUT ({:.1f} s)", name,
+                             r.synth_encoder.luts, r.synth_encoder.seconds)
+              << std::endl;
+  }
+  return r;
+}
+
+void add_flow(CLI::App& app) {
+  auto train_flags = std::make_shared<TrainFlags>();
+  auto flags = std::make_shared<FlowFlags>();
+  auto* cmd = app.add_subcommand(
+      "flow",
+      "Train (or reuse with --from) a LUTNet model and its XNOR baseline, then for both: write "
+      "Verilog, verify it with Verilator on the test set, synthesize with Yosys, and print one "
+      "comparison table (also OUT/flow.json).");
+  add_training_options(cmd, train_flags);
+  cmd->add_option("--from", flags->from,
+                  "Use model.json and baseline.json of this finished run instead of training");
+  cmd->add_option("--clock-mhz", flags->clock_mhz,
+                  "Design clock for the throughput column (one image per clock); not a timing "
+                  "result")
+      ->capture_default_str();
+  cmd->add_option("--verify-limit", flags->verify_limit, "Verify only the first N test images");
+  cmd->add_flag("!--no-encoder-synth", flags->encoder_synth,
+                "Skip the second synthesis that includes the input encoder");
+  cmd->add_flag("--abc9", flags->abc9, "Synthesize with synth_xilinx -abc9");
+  cmd->callback([train_flags, flags] {
+    const auto start = std::chrono::steady_clock::now();
+    auto config = build_config(*train_flags);
+    fs::path run_dir = flags->from.empty() ? fs::path(train_flags->out_dir) : fs::path(flags->from);
+    if (!flags->from.empty()) {
+      // The finished run's own config says which test set belongs to its models.
+      const auto config_path = run_dir / "config.json";
+      std::ifstream in(config_path);
+      if (!in) throw Error(config_path.string() + ": cannot open (is --from a finished run?)");
+      std::stringstream text;
+      text << in.rdbuf();
+      const auto data_dir = config.data_dir;
+      config = train::config_from_json(text.str(), config_path.string(), train::TrainConfig{});
+      config.data_dir = data_dir;
+    }
+    if (flags->from.empty()) {
+      train::RunOptions options;
+      options.out_dir = run_dir;
+      options.resume = train_flags->resume;
+      options.progress = &std::cout;
+      train::run_training(config, options);
+    }
+    const Model lutnet = load_model(run_dir / "model.json");
+    const Model baseline = load_model(run_dir / "baseline.json");
+    const Dataset test = train::load_training_data(config).test;
+    const auto a = build_design("lutnet", lutnet, test, run_dir, *flags);
+    const auto b = build_design("baseline", baseline, test, run_dir, *flags);
+
+    const double images_per_second = flags->clock_mhz * 1e6;
+    json rows = json::array();
+    std::cout << fmt::format(
+        "\n{:<9} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12} {:>12}\n", "design",
+        "model%", "RTL%", "mismatch", "LUT", "LUT+enc", "FF", "depth", "images/s", "img/s/LUT");
+    for (const auto* r : {&a, &b}) {
+      const double efficiency = images_per_second / static_cast<double>(std::max<int64_t>(1, r->synth.luts));
+      std::cout << fmt::format("{:<9} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12.3g} "
+                               "{:>12.1f}\n",
+                               r->name, 100 * r->model_accuracy, 100 * r->rtl_accuracy,
+                               fmt::format("{}/{}", r->mismatches, r->images), r->synth.luts,
+                               r->has_encoder ? std::to_string(r->synth_encoder.luts) : "-",
+                               r->synth.ffs, r->synth.lut_depth, images_per_second, efficiency);
+      rows.push_back({{"design", r->name},
+                      {"connections", r->connections},
+                      {"model_test_accuracy", r->model_accuracy},
+                      {"rtl_test_accuracy", r->rtl_accuracy},
+                      {"verified_images", r->images},
+                      {"mismatches", r->mismatches},
+                      {"luts", r->synth.luts},
+                      {"luts_with_encoder", r->has_encoder ? json(r->synth_encoder.luts) : json()},
+                      {"ffs", r->synth.ffs},
+                      {"carries", r->synth.carries},
+                      {"lut_depth", r->synth.lut_depth},
+                      {"images_per_second", images_per_second},
+                      {"images_per_second_per_lut", efficiency},
+                      {"hdl_seconds", r->hdl_seconds},
+                      {"verify_seconds", r->verify_seconds},
+                      {"synth_seconds", r->synth.seconds},
+                      {"synth", r->synth.to_json()}});
+    }
+    const double ratio = static_cast<double>(b.synth.luts) /
+                         static_cast<double>(std::max<int64_t>(1, a.synth.luts));
+    std::cout << fmt::format(
+        "area efficiency LUTNet / baseline: {:.2f}x (at {:.2f}% vs {:.2f}% test accuracy; "
+        "throughput assumes {} MHz, one image per clock)\n",
+        ratio, 100 * a.model_accuracy, 100 * b.model_accuracy, flags->clock_mhz);
+    const json report = {{"designs", rows},
+                         {"area_efficiency_ratio", ratio},
+                         {"clock_mhz", flags->clock_mhz},
+                         {"seconds", seconds_since(start)}};
+    write_file_atomically(run_dir / "flow.json", report.dump(2));
+    std::cout << "wrote " << (run_dir / "flow.json").string() << "\n";
+    if (a.mismatches || b.mismatches)
+      throw Error("flow: the RTL disagrees with the reference evaluator (see the verify lines "
+                  "above)");
+  });
+}
+
+const CommandRegistration registration(80, add_flow);
+
+}  // namespace
+}  // namespace lutnet::cli

@@ -1,0 +1,110 @@
+// `lutnet verify MODEL`: every test image through the Verilated RTL, compared with the reference
+// evaluator (class, output accumulators, hidden layer outputs). Exits non-zero on any mismatch.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/command_registry.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/model_io.hpp"
+#include "core/random_model.hpp"
+#include "data/dataset.hpp"
+#include "flows/verify.hpp"
+
+namespace lutnet::cli {
+namespace {
+
+struct VerifyArgs {
+  std::string model, dataset = "mnist", data_dir, work_dir, json, popcount = "tree";
+  size_t limit = 0;
+  int random = 0, pipeline = 0, jobs = 2;
+  bool encoder = false, xilinx = false, keep = false;
+};
+
+void add_verify(CLI::App& app) {
+  auto args = std::make_shared<VerifyArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Simulate the generated RTL (Verilator) on a test set and compare every image "
+      "with the reference evaluator");
+  cmd->add_option("MODEL", args->model, "Model file")->required();
+  cmd->add_option("--dataset", args->dataset, "Named dataset whose test split to stream");
+  cmd->add_option("--data-dir", args->data_dir,
+                  "Dataset directory (default $LUTNET_DATA_DIR or ./data)");
+  cmd->add_option("--random", args->random, "Stream this many random images instead of a dataset")
+      ->check(CLI::Range(1, 10'000'000));
+  cmd->add_option("--limit", args->limit, "Only the first N images");
+  cmd->add_flag("--input-encoder", args->encoder, "Feed pixels through the hardware encoder");
+  cmd->add_flag("--xilinx-lut6", args->xilinx, "Simulate the LUTn-primitive form");
+  cmd->add_option("--adder-pipeline", args->pipeline, "Extra adder-tree register stages")
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--popcount", args->popcount, "Adder trees: tree, gates or flat")
+      ->check(CLI::IsMember({"tree", "gates", "flat"}));
+  cmd->add_option("--work-dir", args->work_dir,
+                  "Keep the generated Verilog, harness and build here (default: a temporary "
+                  "directory, removed)");
+  cmd->add_option("--jobs", args->jobs, "Parallel C++ compiles")->check(CLI::Range(1, 256));
+  cmd->add_option("--json", args->json, "Write the report as JSON");
+  cmd->callback([args] {
+    const Model model = load_model(args->model);
+    Dataset data;
+    if (args->random > 0) {
+      data.name = fmt::format("random ({} images)", args->random);
+      data.shape = model.input.shape;
+      data.num_classes = model.num_classes;
+      data.pixels = make_random_pixels(model, args->random, 1);
+      data.labels.assign(static_cast<size_t>(args->random), 0);
+    } else {
+      data = load_named_dataset(
+          args->dataset, DatasetPart::kTest,
+          args->data_dir.empty() ? default_data_dir() : std::filesystem::path(args->data_dir));
+    }
+    flows::VerifyOptions options;
+    options.work_dir = args->work_dir;
+    options.input_encoder = args->encoder;
+    options.limit = args->limit;
+    options.xilinx_primitives = args->xilinx;
+    options.adder_pipeline_stages = args->pipeline;
+    options.popcount = hdl::parse_popcount_style(args->popcount);
+    options.jobs = args->jobs;
+    const flows::VerifyReport r = flows::verify_rtl(model, data, options);
+    if (!args->json.empty()) {
+      const nlohmann::json j = {{"dataset", data.name},
+                                {"images", r.images},
+                                {"mismatches", r.mismatches},
+                                {"rtl_correct", r.rtl_correct},
+                                {"first_mismatch_image", r.first_mismatch_image},
+                                {"first_mismatch_layer", r.first_mismatch_layer},
+                                {"first_mismatch", r.first_mismatch},
+                                {"latency_cycles", r.latency_cycles},
+                                {"generate_seconds", r.generate_seconds},
+                                {"build_seconds", r.build_seconds},
+                                {"run_seconds", r.run_seconds},
+                                {"reference_seconds", r.reference_seconds}};
+      write_file_atomically(args->json, j.dump(2) + "\n");
+    }
+    fmt::print(
+        "verify {}: {} images, {} mismatches; RTL classifies {} correctly ({:.2f}%); "
+        "latency {} cycles\n",
+        data.name, r.images, r.mismatches, r.rtl_correct,
+        100.0 * static_cast<double>(r.rtl_correct) / static_cast<double>(r.images),
+        r.latency_cycles);
+    fmt::print(
+        "time: generate {:.1f} s, Verilator build {:.1f} s, simulate {:.1f} s, reference "
+        "{:.1f} s (during the build)\n",
+        r.generate_seconds, r.build_seconds, r.run_seconds, r.reference_seconds);
+    if (r.mismatches)
+      throw Error(
+          fmt::format("RTL differs from the reference on {} of {} images; first: image {}, "
+                      "{}",
+                      r.mismatches, r.images, r.first_mismatch_image, r.first_mismatch));
+  });
+}
+
+const CommandRegistration registration(40, add_verify);
+
+}  // namespace
+}  // namespace lutnet::cli

@@ -1,0 +1,453 @@
+#include "flows/synth.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "flows/subprocess.hpp"
+
+namespace lutnet::flows {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* kYosysHint = "install Yosys (apt-get install yosys) to synthesize";
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot read", path.string()));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+json read_json(const fs::path& path) {
+  try {
+    return json::parse(read_text(path));
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
+  }
+}
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Yosys names modules with a leading backslash in stat -json.
+std::string plain(std::string name) {
+  if (!name.empty() && name[0] == '\\') name.erase(0, 1);
+  return name;
+}
+
+bool is_lut(const std::string& type) {
+  return starts_with(type, "LUT") || starts_with(type, "SRL") || starts_with(type, "RAM");
+}
+bool is_ff(const std::string& type) { return starts_with(type, "FD") || starts_with(type, "LD"); }
+bool is_carry(const std::string& type) { return starts_with(type, "CARRY"); }
+bool is_mux(const std::string& type) { return starts_with(type, "MUXF"); }
+
+void count_cells(ModuleSynth& m, const std::map<std::string, int64_t>& cells) {
+  for (const auto& [type, n] : cells) {
+    m.cells[type] += n;
+    if (is_lut(type)) m.luts += n;
+    if (is_ff(type)) m.ffs += n;
+    if (is_carry(type)) m.carries += n;
+    if (is_mux(type)) m.muxes += n;
+  }
+}
+
+void check_family(const std::string& family) {
+  if (family != "xcup" && family != "xcu")
+    throw Error(
+        fmt::format("family '{}' is not supported: use xcup (UltraScale+) or xcu "
+                    "(UltraScale)",
+                    family));
+}
+
+std::string synth_command(const std::string& top, const SynthOptions& o, bool flatten) {
+  // -noiopad -noclkbuf: out of context, as a block inside a larger design.
+  return fmt::format("synth_xilinx -family {} -top {} -noiopad -noclkbuf{}{}", o.family, top,
+                     o.abc9 ? " -abc9" : "", flatten ? " -flatten" : "");
+}
+
+struct Job {
+  std::string name;                  // file stem
+  std::vector<std::string> modules;  // modules whose figures this run gives
+  Command command;
+};
+
+Job make_job(const fs::path& dir, const std::string& stem, const std::string& verilog,
+             const std::string& top, const SynthOptions& options, bool flatten,
+             std::vector<std::string> modules) {
+  write_file_atomically(dir / (stem + ".v"), verilog);
+  // The netlist goes out as BLIF with short names: a JSON netlist of a large layer is ~1 KB per
+  // cell (hundreds of MB with -abc9) and slow to parse.
+  const std::string script = fmt::format(
+      "read_verilog {0}.v\n"
+      "{1}\n"
+      "tee -q -o {0}.stat.json stat -json\n"
+      "opt_clean -purge\n"
+      "rename -enumerate\n"
+      "write_blif {0}.blif\n",
+      stem, synth_command(top, options, flatten));
+  write_file_atomically(dir / (stem + ".ys"), script);
+  return {stem,
+          std::move(modules),
+          {{"yosys", "-q", "-l", stem + ".log", "-s", stem + ".ys"}, dir, dir / (stem + ".out")}};
+}
+
+std::string yosys_version(const fs::path& dir) {
+  run_command({{"yosys", "-V"}, dir, dir / "yosys_version.txt"});
+  std::string v = read_text(dir / "yosys_version.txt");
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+}  // namespace
+
+std::map<std::string, std::map<std::string, int64_t>> cells_by_module(const json& stat) {
+  std::map<std::string, std::map<std::string, int64_t>> out;
+  if (!stat.contains("modules")) throw Error("yosys stat output has no 'modules'");
+  for (const auto& [name, m] : stat["modules"].items()) {
+    auto& cells = out[plain(name)];
+    if (m.contains("num_cells_by_type"))
+      for (const auto& [type, n] : m["num_cells_by_type"].items())
+        cells[plain(type)] = n.get<int64_t>();
+  }
+  return out;
+}
+
+namespace {
+
+// Output pins of the Xilinx cells synth_xilinx emits (vector pins as NAME[i]).
+bool is_output_pin(std::string_view pin) {
+  pin = pin.substr(0, pin.find('['));
+  return pin == "O" || pin == "O5" || pin == "O6" || pin == "Q" || pin == "CO" || pin == "Q31" ||
+         pin == "LO";
+}
+
+}  // namespace
+
+std::map<std::string, int> lut_depth_by_module(const std::string& blif) {
+  struct Cell {
+    int weight = 0;  // LUTs on a path through it
+    std::vector<int> inputs;
+  };
+  std::map<std::string, int> out;
+  std::string model;
+  std::unordered_map<std::string, int> nets;
+  std::vector<Cell> cells;
+  std::vector<int> driver;  // net -> combinational cell, or -1
+  auto net = [&](const std::string& name) {
+    const auto [it, added] = nets.emplace(name, static_cast<int>(nets.size()));
+    if (added) driver.push_back(-1);
+    return it->second;
+  };
+  auto finish = [&] {
+    if (model.empty()) return;
+    // Longest path by an iterative depth-first search over drivers.
+    std::vector<int> depth(cells.size(), -1);
+    int deepest = 0;
+    for (size_t root = 0; root < cells.size(); ++root) {
+      if (depth[root] >= 0) continue;
+      std::vector<std::pair<int, size_t>> stack = {{static_cast<int>(root), 0}};
+      depth[root] = -2;
+      while (!stack.empty()) {
+        auto& [c, next] = stack.back();
+        if (next < cells[c].inputs.size()) {
+          const int d = driver[cells[c].inputs[next++]];
+          if (d >= 0 && depth[d] == -1) {
+            depth[d] = -2;
+            stack.emplace_back(d, 0);
+          }
+          continue;
+        }
+        int best = 0;
+        for (int in : cells[c].inputs)
+          if (driver[in] >= 0) best = std::max(best, depth[driver[in]]);
+        depth[c] = best + cells[c].weight;
+        deepest = std::max(deepest, depth[c]);
+        stack.pop_back();
+      }
+    }
+    out[model] = deepest;
+    model.clear();
+    nets.clear();
+    cells.clear();
+    driver.clear();
+  };
+  std::istringstream in(blif);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && line.back() == '\\') {  // continuation
+      line.pop_back();
+      std::string more;
+      if (!std::getline(in, more)) break;
+      line += more;
+    }
+    std::istringstream words(line);
+    std::string keyword;
+    words >> keyword;
+    if (keyword == ".model") {
+      finish();
+      words >> model;
+    } else if (keyword == ".end") {
+      finish();
+    } else if (keyword == ".names") {
+      // A buffer or constant: passes paths through at no cost.
+      std::vector<std::string> names;
+      for (std::string w; words >> w;) names.push_back(w);
+      if (names.empty()) continue;
+      Cell c;
+      for (size_t i = 0; i + 1 < names.size(); ++i) c.inputs.push_back(net(names[i]));
+      driver[net(names.back())] = static_cast<int>(cells.size());
+      cells.push_back(std::move(c));
+    } else if (keyword == ".subckt") {
+      std::string type;
+      words >> type;
+      const bool lut = starts_with(type, "LUT");
+      // Flip-flops, SRLs and black boxes end paths: their outputs start new ones.
+      const bool combinational = lut || is_carry(type) || is_mux(type) || type == "INV";
+      Cell c;
+      c.weight = lut ? 1 : 0;
+      std::vector<int> outputs;
+      for (std::string w; words >> w;) {
+        const size_t eq = w.find('=');
+        if (eq == std::string::npos) continue;
+        const int n = net(w.substr(eq + 1));
+        if (combinational && is_output_pin(std::string_view(w).substr(0, eq)))
+          outputs.push_back(n);
+        else
+          c.inputs.push_back(n);
+      }
+      if (!combinational) continue;
+      for (int o : outputs) driver[o] = static_cast<int>(cells.size());
+      cells.push_back(std::move(c));
+    }
+  }
+  finish();
+  return out;
+}
+
+SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
+                       const SynthOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  require_program("yosys", kYosysHint);
+  check_family(options.family);
+  const auto start = Clock::now();
+  hdl::HdlOptions h = hdl_options;
+  h.input_encoder = options.input_encoder;
+  h.xilinx_primitives = h.xilinx_primitives || options.pin_luts;
+  const hdl::HdlDesign design = hdl::generate_verilog(model, h);
+
+  SynthReport report;
+  report.generate_seconds = seconds_since(start);
+  report.family = options.family;
+  report.abc9 = options.abc9;
+  report.flatten = options.flatten;
+  report.input_encoder = options.input_encoder;
+  report.pin_luts = h.xilinx_primitives;
+  report.popcount = hdl::popcount_style_name(h.popcount);
+  report.latency_cycles = design.latency_cycles;
+
+  WorkDir dir(options.work_dir, options.keep, "lutnet-synth");
+  report.yosys_version = yosys_version(dir.path());
+  std::vector<Job> jobs;
+  if (options.flatten) {
+    jobs.push_back(make_job(dir.path(), "design", design.verilog, design.top_name, options, true,
+                            {design.top_name}));
+  } else {
+    // Layers first: they are the long runs, so the pool stays busy.
+    for (const auto& m : design.modules)
+      if (m.layer >= 0)
+        jobs.push_back(make_job(dir.path(), fmt::format("layer{}", m.layer), m.verilog, m.name,
+                                options, false, {m.name}));
+    std::string rest;
+    std::vector<std::string> rest_modules;
+    for (const auto& m : design.modules) {
+      rest += (m.layer >= 0 ? m.stub : m.verilog) + "\n";
+      if (m.layer < 0) rest_modules.push_back(m.name);
+    }
+    jobs.push_back(
+        make_job(dir.path(), "top", rest, design.top_name, options, false, rest_modules));
+  }
+  std::vector<Command> commands;
+  for (const auto& job : jobs) commands.push_back(job.command);
+  const std::vector<double> seconds = run_commands(commands, options.jobs);
+
+  std::map<std::string, ModuleSynth> by_module;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const auto cells = cells_by_module(read_json(dir.path() / (jobs[j].name + ".stat.json")));
+    const auto depths = lut_depth_by_module(read_text(dir.path() / (jobs[j].name + ".blif")));
+    for (const auto& module : jobs[j].modules) {
+      ModuleSynth m;
+      m.module = module;
+      m.seconds = seconds[j];
+      if (auto it = cells.find(module); it != cells.end()) {
+        // Instances of the design's own modules are listed as rows of their own.
+        std::map<std::string, int64_t> own = it->second;
+        for (const auto& other : design.modules) own.erase(other.name);
+        count_cells(m, own);
+      }
+      if (auto it = depths.find(module); it != depths.end()) m.lut_depth = it->second;
+      by_module[module] = std::move(m);
+    }
+  }
+  auto add = [&](ModuleSynth m) {
+    report.luts += m.luts;
+    report.ffs += m.ffs;
+    report.carries += m.carries;
+    report.muxes += m.muxes;
+    report.lut_depth = std::max(report.lut_depth, m.lut_depth);
+    report.per_layer.push_back(std::move(m));
+  };
+  if (options.flatten) {
+    ModuleSynth m = by_module[design.top_name];
+    m.label = "design";
+    for (const auto& hw : design.layers) {
+      m.learned_luts += hw.learned_luts;
+      m.popcount_bits += hw.popcount_bits;
+    }
+    add(std::move(m));
+  } else {
+    for (const auto& info : design.modules) {
+      ModuleSynth m = by_module[info.name];  // absent: Yosys kept no cells of it
+      m.module = info.name;
+      m.label = info.label;
+      m.layer = info.layer;
+      if (info.layer >= 0) {
+        m.learned_luts = design.layers[info.layer].learned_luts;
+        m.popcount_bits = design.layers[info.layer].popcount_bits;
+      }
+      add(std::move(m));
+    }
+  }
+  report.seconds = seconds_since(start);
+  if (dir.kept()) report.work_dir = dir.path();
+  return report;
+}
+
+PopcountSynth synthesize_popcount(int bits, hdl::PopcountStyle style, const SynthOptions& options) {
+  require_program("yosys", kYosysHint);
+  check_family(options.family);
+  WorkDir dir(options.work_dir, options.keep, "lutnet-popcount");
+  const std::string name = fmt::format("popcount{}_{}", bits, hdl::popcount_style_name(style));
+  Job job =
+      make_job(dir.path(), name, hdl::generate_popcount_module(bits, style, name, options.pin_luts),
+               name, options, false, {name});
+  run_command(job.command);
+  PopcountSynth p;
+  p.bits = bits;
+  p.style = style;
+  ModuleSynth m;
+  const auto cells = cells_by_module(read_json(dir.path() / (name + ".stat.json")));
+  if (auto it = cells.find(name); it != cells.end()) count_cells(m, it->second);
+  p.luts = m.luts;
+  p.carries = m.carries;
+  const auto depths = lut_depth_by_module(read_text(dir.path() / (name + ".blif")));
+  if (auto it = depths.find(name); it != depths.end()) p.lut_depth = it->second;
+  return p;
+}
+
+json SynthReport::to_json() const {
+  json rows = json::array();
+  for (const auto& m : per_layer) {
+    json cells = json::object();
+    for (const auto& [type, n] : m.cells) cells[type] = n;
+    json row = {{"label", m.label},
+                {"module", m.module},
+                {"luts", m.luts},
+                {"ffs", m.ffs},
+                {"carries", m.carries},
+                {"muxes", m.muxes},
+                {"lut_depth", m.lut_depth},
+                {"cells", cells},
+                {"yosys_seconds", m.seconds}};
+    if (m.layer >= 0) row["layer"] = m.layer;
+    if (m.popcount_bits > 0) {
+      row["learned_luts"] = m.learned_luts;
+      row["popcount_bits"] = m.popcount_bits;
+      row["adder_luts_per_bit"] = m.adder_luts_per_bit();
+    }
+    rows.push_back(std::move(row));
+  }
+  return {{"tool", yosys_version},
+          {"flow", fmt::format("synth_xilinx -family {} -noiopad -noclkbuf{}{}", family,
+                               abc9 ? " -abc9" : "", flatten ? " -flatten" : "")},
+          {"family", family},
+          {"abc9", abc9},
+          {"flatten", flatten},
+          {"input_encoder", input_encoder},
+          {"luts_as_primitives", pin_luts},
+          {"popcount", popcount},
+          {"latency_cycles", latency_cycles},
+          {"luts", luts},
+          {"ffs", ffs},
+          {"carries", carries},
+          {"muxes", muxes},
+          {"lut_depth", lut_depth},
+          {"seconds", seconds},
+          {"generate_seconds", generate_seconds},
+          {"modules", rows}};
+}
+
+std::string SynthReport::table() const {
+  // "adder/bit": LUTs besides the learned ones per bit entering the adder trees -- the cost of
+  // popcount, level weighting and threshold compares per connection and level.
+  std::string out =
+      fmt::format("{:<10} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}\n", "module", "LUTs",
+                  "FFs", "CARRY", "MUXF", "depth", "learned", "pc bits", "adder/bit");
+  int64_t learned = 0, bits = 0;
+  for (const auto& m : per_layer) {
+    learned += m.learned_luts;
+    bits += m.popcount_bits;
+    const bool layer = m.popcount_bits > 0;
+    out += fmt::format("{:<10} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}\n", m.label, m.luts,
+                       m.ffs, m.carries, m.muxes, m.lut_depth,
+                       layer ? std::to_string(m.learned_luts) : "",
+                       layer ? std::to_string(m.popcount_bits) : "",
+                       layer ? fmt::format("{:.3f}", m.adder_luts_per_bit()) : "");
+  }
+  out += fmt::format("{:<10} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9}\n", "total", luts, ffs,
+                     carries, muxes, lut_depth, learned, bits);
+  return out;
+}
+
+std::string vivado_tcl(const hdl::HdlDesign& design, const std::string& verilog_file,
+                       const std::string& family, const std::string& part) {
+  check_family(family);
+  // KU115 is the LUTNet paper's device; VU9P a common UltraScale+ part.
+  const std::string chosen = !part.empty()     ? part
+                             : family == "xcu" ? "xcku115-flvb2104-2-e"
+                                               : "xcvu9p-flga2104-2L-e";
+  return fmt::format(
+      R"(# Vivado out-of-context synthesis and implementation of {0}, written by lutnet synth.
+# Not run by lutnet. Usage: vivado -mode batch -source <this file>
+# Reports land next to this script. Latency: {2} cycles, one input per clock.
+set here [file dirname [file normalize [info script]]]
+set_part {3}
+read_verilog [file join $here {4}]
+synth_design -top {0} -mode out_of_context -flatten_hierarchy rebuilt
+create_clock -name clk -period 5.000 [get_ports clk]
+report_utilization -file [file join $here {0}_synth_utilization.rpt]
+report_utilization -hierarchical -file [file join $here {0}_synth_utilization_hier.rpt]
+opt_design
+place_design
+route_design
+report_utilization -file [file join $here {0}_route_utilization.rpt]
+report_timing_summary -file [file join $here {0}_route_timing.rpt]
+)",
+      design.top_name, "", design.latency_cycles, chosen, verilog_file);
+}
+
+}  // namespace lutnet::flows

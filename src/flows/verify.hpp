@@ -1,0 +1,48 @@
+#pragma once
+// `lutnet verify`: the generated RTL, simulated by Verilator on every test image, against the
+// reference evaluator -- class, output accumulators and every hidden layer's output bits.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "core/model.hpp"
+#include "data/dataset.hpp"
+#include "hdl/verilog_writer.hpp"
+
+namespace lutnet::flows {
+
+struct VerifyOptions {
+  std::filesystem::path work_dir;  // empty: a temporary directory
+  bool keep = false;               // keep the temporary directory
+  bool input_encoder = false;      // feed pixels through the hardware encoder
+  size_t limit = 0;                // first `limit` images only (0: all)
+  bool xilinx_primitives = false;  // simulate the LUTn-primitive form (with behavioural models)
+  int adder_pipeline_stages = 0;
+  hdl::PopcountStyle popcount = hdl::PopcountStyle::kCompressorTree;
+  int jobs = 2;           // parallel C++ compiles of the Verilated model
+  int bubble_every = 13;  // every n-th clock carries no input (0: never), to test valid
+  // Compare against this model's reference instead of the simulated one (fault injection in
+  // tests: it must have the same shape).
+  const Model* reference_model = nullptr;
+};
+
+struct VerifyReport {
+  size_t images = 0;
+  size_t mismatches = 0;   // images whose class, scores or a layer output differ
+  size_t rtl_correct = 0;  // images the RTL classifies as labelled
+  long first_mismatch_image = -1;
+  int first_mismatch_layer = -1;  // model layer index (the last layer for scores and class)
+  std::string first_mismatch;     // what differed, in words
+  double generate_seconds = 0, build_seconds = 0, run_seconds = 0, reference_seconds = 0;
+  int latency_cycles = 0;
+  std::filesystem::path work_dir;  // empty when it was a removed temporary directory
+};
+
+// Throws lutnet::Error when verilator is missing, a tool fails (naming its log) or the dataset
+// does not fit the model. A mismatch is not an exception: it is in the report.
+VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOptions& options);
+
+// The C++ harness that drives the Verilated model (exposed for tests and for the curious).
+std::string verilator_harness(const hdl::HdlDesign& design, int bubble_every);
+
+}  // namespace lutnet::flows

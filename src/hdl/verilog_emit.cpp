@@ -1,0 +1,268 @@
+#include "hdl/verilog_emit.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <sstream>
+
+namespace lutnet::hdl {
+namespace {
+
+std::string hex_table(uint64_t table, int inputs) {
+  const int bits = 1 << inputs;
+  return fmt::format("{}'h{:0{}x}", bits, table, (bits + 3) / 4);
+}
+
+class Printer {
+ public:
+  Printer(const Netlist& nl, const EmitOptions& options) : nl_(nl), options_(options) {
+    mark_used();
+  }
+
+  std::string print(const std::string& name) {
+    std::ostringstream out;
+    if (!options_.comment.empty()) {
+      std::istringstream lines(options_.comment);
+      for (std::string line; std::getline(lines, line);)
+        out << (line.empty() ? "//" : "// " + line) << "\n";
+    }
+    print_header(out, name);
+    print_functions(out);
+    print_body(out);
+    print_registers(out);
+    out << "endmodule\n";
+    return out.str();
+  }
+
+ private:
+  void mark_used() {
+    const auto& nodes = nl_.nodes();
+    used_.assign(nodes.size(), false);
+    for (size_t p = 0; p < nl_.ports().size(); ++p)
+      if (nl_.ports()[p].output)
+        for (Net d : nl_.port_bits(p)) used_[d] = true;
+    std::vector<bool> sum_done(nl_.sums().size(), false);
+    for (size_t i = nodes.size(); i-- > 0;) {
+      if (!used_[i]) continue;
+      const Node& n = nodes[i];
+      for (int j = 0; j < n.num_inputs; ++j) used_[n.in[j]] = true;
+      if (n.op == NodeOp::kSumBit && !sum_done[n.aux]) {
+        sum_done[n.aux] = true;
+        for (const auto& term : nl_.sums()[n.aux].terms)
+          for (Net b : term.bits) used_[b] = true;
+      }
+    }
+  }
+
+  bool all_used(Net first, int count) const {
+    for (int b = 0; b < count; ++b)
+      if (!used_[first + b]) return false;
+    return true;
+  }
+
+  std::string name(Net net) const {
+    const Node& n = nl_.nodes()[net];
+    switch (n.op) {
+      case NodeOp::kConst:
+        return n.table ? "1'b1" : "1'b0";
+      case NodeOp::kInput: {
+        const Port& port = nl_.ports()[n.aux];
+        return port.width == 1 ? port.name : fmt::format("{}[{}]", port.name, n.bit);
+      }
+      case NodeOp::kSumBit: {
+        const Sum& s = nl_.sums()[n.aux];
+        return s.width == 1 ? fmt::format("s{}", s.first_bit)
+                            : fmt::format("s{}[{}]", s.first_bit, n.bit);
+      }
+      case NodeOp::kReg:
+        return fmt::format("r{}", net);
+      default:
+        return fmt::format("n{}", net);
+    }
+  }
+
+  void print_header(std::ostream& out, const std::string& module) const {
+    out << "module " << module << " (\n  input wire clk";
+    for (size_t p = 0; p < nl_.ports().size(); ++p) {
+      const Port& port = nl_.ports()[p];
+      const std::string range = port.width == 1 ? "" : fmt::format("[{}:0] ", port.width - 1);
+      bool partly_unused = false;
+      if (!port.output)
+        for (Net b : nl_.port_bits(p)) partly_unused |= !used_[b];
+      out << ",\n";
+      // Pruned connections leave input bits that no LUT reads; that is expected here.
+      if (partly_unused) out << "  /* verilator lint_off UNUSED */\n";
+      out << "  " << (port.output ? "output reg " : "input wire ") << range << port.name;
+      if (partly_unused) out << "\n  /* verilator lint_on UNUSED */";
+    }
+    out << "\n);\n";
+  }
+
+  void print_functions(std::ostream& out) const {
+    if (options_.xilinx_primitives) return;
+    std::set<int> sizes;
+    for (size_t i = 0; i < nl_.nodes().size(); ++i)
+      if (used_[i] && nl_.nodes()[i].op == NodeOp::kLut) sizes.insert(nl_.nodes()[i].num_inputs);
+    for (int k : sizes) {
+      out << fmt::format(
+          "  // A {0}-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).\n"
+          "  function lut{0};\n"
+          "    input [{1}:0] init;\n"
+          "    input [{2}:0] sel;\n"
+          "    lut{0} = init[sel];\n"
+          "  endfunction\n",
+          k, (1 << k) - 1, k - 1);
+    }
+  }
+
+  void print_body(std::ostream& out) {
+    const auto& nodes = nl_.nodes();
+    const auto& comments = nl_.comments();
+    size_t next_comment = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      while (next_comment < comments.size() && comments[next_comment].first <= i)
+        out << "  // " << comments[next_comment++].second << "\n";
+      const Node& n = nodes[i];
+      if (n.op == NodeOp::kSumBit && n.bit == 0) {
+        print_sum(out, n.aux);
+        continue;
+      }
+      if (!used_[i]) continue;
+      const Net net = static_cast<Net>(i);
+      auto in = [&](int j) { return name(n.in[j]); };
+      switch (n.op) {
+        case NodeOp::kNot:
+          out << "  wire " << name(net) << " = ~" << in(0) << ";\n";
+          break;
+        case NodeOp::kAnd:
+          out << "  wire " << name(net) << " = " << in(0) << " & " << in(1) << ";\n";
+          break;
+        case NodeOp::kOr:
+          out << "  wire " << name(net) << " = " << in(0) << " | " << in(1) << ";\n";
+          break;
+        case NodeOp::kXor:
+          out << "  wire " << name(net) << " = " << in(0) << " ^ " << in(1) << ";\n";
+          break;
+        case NodeOp::kMaj:
+          out << fmt::format("  wire {} = ({} & {}) | ({} & ({} | {}));\n", name(net), in(0), in(1),
+                             in(2), in(0), in(1));
+          break;
+        case NodeOp::kMux:
+          out << fmt::format("  wire {} = {} ? {} : {};\n", name(net), in(0), in(1), in(2));
+          break;
+        case NodeOp::kLut:
+          print_lut(out, net);
+          break;
+        case NodeOp::kReg:
+          out << "  reg " << name(net) << ";\n";
+          registers_.push_back(net);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void print_lut(std::ostream& out, Net net) const {
+    const Node& n = nl_.nodes()[net];
+    if (options_.xilinx_primitives) {
+      out << fmt::format("  wire {0};\n  LUT{1} #(.INIT({2})) u{3} (.O({0})", name(net),
+                         n.num_inputs, hex_table(n.table, n.num_inputs), net);
+      for (int j = 0; j < n.num_inputs; ++j) out << fmt::format(", .I{}({})", j, name(n.in[j]));
+      out << ");\n";
+      return;
+    }
+    out << fmt::format("  wire {} = lut{}({}, {{", name(net), n.num_inputs,
+                       hex_table(n.table, n.num_inputs));
+    for (int j = n.num_inputs - 1; j >= 0; --j) out << name(n.in[j]) << (j ? ", " : "");
+    out << "});\n";
+  }
+
+  void print_sum(std::ostream& out, int index) const {
+    const Sum& s = nl_.sums()[index];
+    bool any = false;
+    for (int b = 0; b < s.width; ++b) any |= used_[s.first_bit + b];
+    if (!any) return;
+    const bool partly = !all_used(s.first_bit, s.width);
+    // Low adder bits below the lowest threshold bit feed only the carry chain.
+    if (partly) out << "  /* verilator lint_off UNUSED */\n";
+    out << "  wire " << (s.width == 1 ? "" : fmt::format("[{}:0] ", s.width - 1))
+        << fmt::format("s{} = ", s.first_bit);
+    for (size_t t = 0; t < s.terms.size(); ++t) {
+      if (t) out << " + ";
+      out << term(s.terms[t], s.width);
+    }
+    out << ";\n";
+    if (partly) out << "  /* verilator lint_on UNUSED */\n";
+  }
+
+  // A term as a concatenation exactly `width` bits wide, so no operand is silently extended.
+  std::string term(const SumTerm& t, int width) const {
+    std::vector<std::string> parts;
+    int zeros = 0;
+    auto flush = [&] {
+      if (zeros) parts.push_back(fmt::format("{}'d0", zeros));
+      zeros = 0;
+    };
+    for (int p = width - 1; p >= 0; --p) {
+      const int b = p - t.shift;
+      if (b < 0 || b >= static_cast<int>(t.bits.size()) || t.bits[b] == kConst0) {
+        ++zeros;
+        continue;
+      }
+      flush();
+      parts.push_back(name(t.bits[b]));
+    }
+    flush();
+    if (parts.size() == 1) return parts[0];
+    std::string s = "{";
+    for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : "") + parts[i];
+    return s + "}";
+  }
+
+  void print_registers(std::ostream& out) const {
+    out << "  always @(posedge clk) begin\n";
+    for (Net r : registers_)
+      out << "    " << name(r) << " <= " << name(nl_.nodes()[r].in[0]) << ";\n";
+    for (size_t p = 0; p < nl_.ports().size(); ++p) {
+      const Port& port = nl_.ports()[p];
+      if (!port.output) continue;
+      const auto& bits = nl_.port_bits(p);
+      for (size_t b = 0; b < bits.size(); ++b)
+        out << "    " << (port.width == 1 ? port.name : fmt::format("{}[{}]", port.name, b))
+            << " <= " << name(bits[b]) << ";\n";
+    }
+    out << "  end\n";
+  }
+
+  const Netlist& nl_;
+  const EmitOptions& options_;
+  std::vector<bool> used_;
+  std::vector<Net> registers_;
+};
+
+}  // namespace
+
+std::string emit_module(const Netlist& netlist, const std::string& name,
+                        const EmitOptions& options) {
+  netlist.check();
+  return Printer(netlist, options).print(name);
+}
+
+std::string xilinx_lut_simulation_models() {
+  std::string out =
+      "// Simulation models of the Xilinx LUT1..LUT6 primitives (port names and INIT as in the\n"
+      "// UltraScale libraries guide). For simulators only; synthesis uses the vendor cells.\n"
+      "/* verilator lint_off DECLFILENAME */\n";
+  for (int k = 1; k <= 6; ++k) {
+    out += fmt::format("module LUT{} #(parameter [{}:0] INIT = {}'h0) (\n  output wire O", k,
+                       (1 << k) - 1, 1 << k);
+    for (int j = 0; j < k; ++j) out += fmt::format(",\n  input wire I{}", j);
+    out += "\n);\n  assign O = INIT[{";
+    for (int j = k - 1; j >= 0; --j) out += fmt::format("I{}{}", j, j ? ", " : "");
+    out += "}];\nendmodule\n";
+  }
+  return out;
+}
+
+}  // namespace lutnet::hdl

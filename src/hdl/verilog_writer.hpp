@@ -1,0 +1,80 @@
+#pragma once
+// Synthesizable Verilog-2005 for the fully unrolled network (DESIGN.md §2, "Unrolled
+// architecture"): every learned LUT a LUT, per-output compressor trees, the level weighting and
+// threshold compares of the model file, a register stage per layer, an argmax over the output
+// accumulators. docs/hardware.md describes the ports, the latency and the module structure.
+//
+// Same model and options give the same bytes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "hdl/bit_heap.hpp"
+#include "hdl/netlist.hpp"
+
+namespace lutnet::hdl {
+
+struct HdlOptions {
+  bool xilinx_primitives = false;  // learned LUTs as Xilinx LUTn instances instead of behavioural
+  bool input_encoder = false;      // in_data carries 8-bit pixels, encoded in hardware
+  int adder_pipeline_stages = 0;   // extra registers inside each layer's adder trees (at most)
+  std::string top_name = "lutnet_top";
+  PopcountStyle popcount = PopcountStyle::kCompressorTree;
+};
+
+// One generated module and what the flows need to know about it.
+struct ModuleInfo {
+  std::string name;     // Verilog module name
+  std::string label;    // "input", "layer 0", ..., "argmax", "top"
+  int layer = -1;       // model layer index, or -1
+  std::string verilog;  // this module's text (also part of HdlDesign::verilog)
+  std::string stub;     // its ports only, as an empty module (for synthesizing its parent alone)
+};
+
+struct LayerHardware {
+  std::string module;          // Verilog module name
+  std::string output_signal;   // wire in the top module that carries the layer's register
+  int output_width = 0;        // bits; plane-major like LayerTrace::output_bits, or scores
+  int register_depth = 0;      // register stages from in_data to this layer's output
+  int latency_cycles = 0;      // of this layer alone
+  int compression_stages = 0;  // counter stages of its deepest adder tree
+  std::vector<uint8_t> live;   // per output bit: read downstream (dead bits are tied to 0)
+  int64_t live_neurons = 0;
+  int64_t learned_luts = 0;      // tables that remain real LUTs after simplification
+  int64_t free_connections = 0;  // tables that are a wire or an inverter
+  int64_t constant_tables = 0;
+  int64_t popcount_bits = 0;  // bits entering the adder trees
+};
+
+struct HdlDesign {
+  std::string verilog;
+  std::string top_name;
+  int latency_cycles = 0;           // in_valid to out_valid
+  int input_width = 0;              // bits of in_data (8 per pixel with the input encoder)
+  std::vector<uint8_t> input_live;  // per encoded input bit: read by layer 0 (others tied to 0)
+  bool input_encoder = false;
+  int num_classes = 0;
+  int class_width = 0;                // bits of out_class
+  int score_width = 0;                // bits per class in out_scores
+  std::vector<ModuleInfo> modules;    // input stage, layers, argmax, top (dependency order)
+  std::vector<LayerHardware> layers;  // one per model layer
+  int64_t encoder_compares = 0;       // live pixel-threshold compares of the input encoder
+  // Behavioural models of the Xilinx LUT1..LUT6 primitives for simulators (empty unless
+  // xilinx_primitives); synthesis tools bring their own.
+  std::string simulation_models;
+};
+
+HdlDesign generate_verilog(const Model& model, const HdlOptions& options);
+
+// The same, also handing out the netlists the modules were printed from (input stage first, then
+// one per layer), so tests can evaluate them against the reference evaluator without a simulator.
+HdlDesign generate_verilog(const Model& model, const HdlOptions& options,
+                           std::vector<Netlist>* netlists);
+
+// A standalone registered popcount of n bits, for measuring LUTs per popcount bit. Ports: clk,
+// in_data[n-1:0], out_count.
+std::string generate_popcount_module(int n, PopcountStyle style, const std::string& name,
+                                     bool xilinx_primitives = false);
+
+}  // namespace lutnet::hdl

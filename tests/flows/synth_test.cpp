@@ -1,0 +1,100 @@
+// Yosys synthesis of tiny models: LUT counts within stated bounds, per-module rows that add up,
+// a sane critical path, the popcount figure, and a named error when yosys is missing.
+#include "flows/synth.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "flows_test_util.hpp"
+
+namespace lutnet::flows {
+namespace {
+
+using test::tiny_model;
+using ::testing::HasSubstr;
+
+// Bounds for a layer of pinned LUTs: every learned table is one LUT, and the adder trees with
+// their threshold compares cost about one LUT per input bit plus a few per neuron.
+void expect_layer_bounds(const ModuleSynth& m, int64_t neurons) {
+  SCOPED_TRACE(m.label);
+  EXPECT_GE(m.luts, m.learned_luts);
+  EXPECT_LE(m.luts, m.learned_luts + m.popcount_bits + 8 * neurons);
+}
+
+TEST(YosysSynth, TinyModelLutCountsWithinBounds) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  const Model model = tiny_model(21);
+  const SynthReport r = synthesize(model, {}, {});
+  ASSERT_EQ(r.per_layer.size(), model.layers.size() + 3);  // input, layers, argmax, top
+  EXPECT_EQ(r.per_layer.front().label, "input");
+  EXPECT_EQ(r.per_layer.back().label, "top");
+  int64_t luts = 0, ffs = 0;
+  for (const auto& m : r.per_layer) {
+    luts += m.luts;
+    ffs += m.ffs;
+    if (m.layer >= 0) expect_layer_bounds(m, model.layers[m.layer].num_outputs);
+  }
+  EXPECT_EQ(luts, r.luts);
+  EXPECT_EQ(ffs, r.ffs);
+  EXPECT_EQ(r.per_layer.front().luts, 0);  // no encoder: the input stage is registers only
+  EXPECT_GE(r.ffs, model.input.num_bits() / 2);
+  EXPECT_GE(r.lut_depth, 3);  // learned LUT, counters, compare
+  EXPECT_LE(r.lut_depth, 12);
+  const auto j = r.to_json();
+  EXPECT_EQ(j["luts"].get<int64_t>(), r.luts);
+  EXPECT_EQ(j["modules"].size(), r.per_layer.size());
+  EXPECT_THAT(r.table(), HasSubstr("layer 1"));
+}
+
+TEST(YosysSynth, EncoderAddsLutsOnlyToTheInputStage) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  const Model model = tiny_model(22, 4, 2, 3);  // 3-bit thermometer code
+  SynthOptions with;
+  with.input_encoder = true;
+  const SynthReport a = synthesize(model, {}, {});
+  const SynthReport b = synthesize(model, {}, with);
+  EXPECT_EQ(a.per_layer.front().luts, 0);
+  EXPECT_GT(b.per_layer.front().luts, 0);
+  // One 8-bit constant compare per encoded bit needs at most two LUTs.
+  EXPECT_LE(b.per_layer.front().luts, 2 * model.input.num_bits());
+  EXPECT_EQ(a.per_layer[1].luts, b.per_layer[1].luts);
+}
+
+TEST(YosysSynth, FlattenedRunGivesOneRow) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  SynthOptions o;
+  o.flatten = true;
+  const SynthReport r = synthesize(tiny_model(23), {}, o);
+  ASSERT_EQ(r.per_layer.size(), 1u);
+  EXPECT_EQ(r.per_layer[0].label, "design");
+  EXPECT_GT(r.luts, 0);
+}
+
+TEST(YosysSynth, CompressorTreeBeatsFlatSum) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  const PopcountSynth tree = synthesize_popcount(64, hdl::PopcountStyle::kCompressorTree, {});
+  const PopcountSynth flat = synthesize_popcount(64, hdl::PopcountStyle::kFlatSum, {});
+  EXPECT_LE(tree.luts_per_bit(), 1.1);
+  EXPECT_GT(flat.luts, 2 * tree.luts);
+}
+
+TEST(YosysSynth, MissingYosysIsNamed) {
+  test::ScopedPath empty("/nonexistent-lutnet-path");
+  try {
+    synthesize(tiny_model(24), {}, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("yosys not found on PATH"));
+  }
+}
+
+TEST(YosysSynth, UnknownFamilyIsAnError) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  SynthOptions o;
+  o.family = "xc7";
+  EXPECT_THROW(synthesize(tiny_model(25), {}, o), Error);
+}
+
+}  // namespace
+}  // namespace lutnet::flows

@@ -1,0 +1,267 @@
+// The generated circuit computes what the reference evaluator computes: every module's netlist
+// is evaluated in C++ on random models and images, layer by layer. Plus golden Verilog for a tiny
+// model, determinism and option errors. The Verilator tests (tests/flows) check the printed RTL.
+#include "hdl/verilog_writer.hpp"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/input_encoding.hpp"
+#include "core/random_model.hpp"
+#include "core/reference_evaluator.hpp"
+
+namespace lutnet::hdl {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Lane-packs bit j of 64 images (image n -> lane n) from per-image 0/1 byte vectors.
+std::vector<uint64_t> pack(const std::vector<std::vector<uint8_t>>& images, size_t width) {
+  std::vector<uint64_t> out(width, 0);
+  for (size_t n = 0; n < images.size(); ++n)
+    for (size_t j = 0; j < width; ++j) out[j] |= static_cast<uint64_t>(images[n][j] & 1) << n;
+  return out;
+}
+
+void check_against_reference(const Model& model, const HdlOptions& options, uint64_t seed) {
+  std::vector<Netlist> netlists;
+  const HdlDesign d = generate_verilog(model, options, &netlists);
+  ASSERT_EQ(netlists.size(), model.layers.size() + 1);
+  const int images = 64;
+  const std::vector<uint8_t> pixels = make_random_pixels(model, images, seed);
+  const size_t num_pixels = static_cast<size_t>(model.input.num_pixels());
+  std::vector<std::vector<LayerTrace>> traces(images);
+  std::vector<std::vector<uint8_t>> stage_in(images), pixel_bits(images);
+  for (int n = 0; n < images; ++n) {
+    const uint8_t* image = &pixels[n * num_pixels];
+    evaluate_reference(model, image, &traces[n]);
+    stage_in[n].resize(static_cast<size_t>(model.input.num_bits()));
+    encode_input(model.input, image, stage_in[n].data());
+    for (size_t p = 0; p < num_pixels; ++p)
+      for (int b = 0; b < 8; ++b) pixel_bits[n].push_back((image[p] >> b) & 1);
+  }
+  // Input stage: live bits equal the reference encoding.
+  {
+    const auto out =
+        netlists[0].evaluate({options.input_encoder ? pack(pixel_bits, 8 * num_pixels)
+                                                    : pack(stage_in, stage_in[0].size()),
+                              {}});
+    const auto expected = pack(stage_in, stage_in[0].size());
+    for (size_t j = 0; j < expected.size(); ++j)
+      ASSERT_EQ(out[1][j], d.input_live[j] ? expected[j] : 0) << "input bit " << j;
+  }
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "layer " << i);
+    const auto& layer = model.layers[i];
+    const auto& hw = d.layers[i];
+    std::vector<std::vector<uint8_t>> layer_in(images);
+    for (int n = 0; n < images; ++n)
+      layer_in[n] = i == 0 ? stage_in[n] : traces[n][i - 1].output_bits;
+    const auto out = netlists[i + 1].evaluate(
+        {pack(layer_in, static_cast<size_t>(layer.num_inputs) * layer.input_levels), {}});
+    const auto& y = out[1];
+    ASSERT_EQ(static_cast<int>(y.size()), hw.output_width);
+    for (int n = 0; n < images; ++n) {
+      const LayerTrace& t = traces[n][i];
+      if (layer.output == LayerOutput::kArgmax) {
+        for (int o = 0; o < layer.num_outputs; ++o) {
+          int64_t acc = 0;
+          for (int b = 0; b < d.score_width; ++b)
+            acc |= static_cast<int64_t>((y[o * d.score_width + b] >> n) & 1) << b;
+          ASSERT_EQ(acc, t.accumulators[o]) << "image " << n << " output " << o;
+        }
+      } else {
+        for (size_t j = 0; j < t.output_bits.size(); ++j) {
+          const bool got = (y[j] >> n) & 1;
+          if (hw.live[j]) {
+            ASSERT_EQ(got, t.output_bits[j] != 0) << "image " << n << " bit " << j;
+          } else {
+            ASSERT_FALSE(got);
+          }
+        }
+      }
+    }
+  }
+}
+
+RandomModelSpec spec_for(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  RandomModelSpec spec;
+  spec.input_shape = {1, 2 + static_cast<int>(rng() % 4), 2 + static_cast<int>(rng() % 4)};
+  spec.input_bits_per_pixel = 1 + static_cast<int>(rng() % 3);
+  spec.hidden.clear();
+  for (int l = static_cast<int>(rng() % 3); l >= 0; --l)
+    spec.hidden.push_back(2 + static_cast<int>(rng() % 14));
+  spec.num_classes = 2 + static_cast<int>(rng() % 9);
+  spec.k = 1 + static_cast<int>(rng() % 6);
+  spec.levels = 1 + static_cast<int>(rng() % 3);
+  spec.keep_fraction = 0.05 + 0.9 * static_cast<double>(rng() % 100) / 100.0;
+  spec.seed = seed;
+  return spec;
+}
+
+TEST(VerilogWriter, NetlistsEqualReferenceOnRandomModels) {
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    const Model model = make_random_model(spec_for(seed));
+    HdlOptions options;
+    options.input_encoder = seed % 2 == 0;
+    options.adder_pipeline_stages = static_cast<int>(seed % 4);
+    options.xilinx_primitives = seed % 5 == 0;
+    check_against_reference(model, options, seed);
+    options.popcount = seed % 3 ? PopcountStyle::kFlatSum : PopcountStyle::kCompressorGates;
+    check_against_reference(model, options, seed + 1000);
+  }
+}
+
+TEST(VerilogWriter, WideLayersWithManyLevels) {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 8, 8};
+  spec.input_bits_per_pixel = 2;
+  spec.hidden = {40, 30};
+  spec.num_classes = 10;
+  spec.k = 6;
+  spec.levels = 3;
+  spec.keep_fraction = 0.6;
+  const Model model = make_random_model(spec);
+  check_against_reference(model, {}, 7);
+  HdlOptions deep;
+  deep.adder_pipeline_stages = 3;
+  check_against_reference(model, deep, 8);
+}
+
+TEST(VerilogWriter, LevelWeightsThatAreNotPowersOfTwo) {
+  // Trained models have weights like {2, 3} or {4, 3}; 3 * pc takes the counted-first path.
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    RandomModelSpec spec = spec_for(seed);
+    spec.levels = 2 + static_cast<int>(seed % 2);
+    spec.keep_fraction = 0.9;
+    Model model = make_random_model(spec);
+    std::mt19937_64 rng(seed);
+    for (auto& layer : model.layers)
+      for (auto& w : layer.level_weights) w = 1 + static_cast<int64_t>(rng() % 7);
+    HdlOptions options;
+    options.adder_pipeline_stages = static_cast<int>(seed % 3);
+    options.popcount =
+        seed % 4 == 0 ? PopcountStyle::kCompressorGates : PopcountStyle::kCompressorTree;
+    check_against_reference(model, options, seed);
+  }
+}
+
+TEST(VerilogWriter, LatencyCountsEveryRegisterStage) {
+  const Model model = make_random_model(spec_for(5));
+  const HdlDesign plain = generate_verilog(model, {});
+  EXPECT_EQ(plain.latency_cycles, static_cast<int>(model.layers.size()) + 2);
+  EXPECT_THAT(plain.verilog, HasSubstr(fmt::format("by {} clock", plain.latency_cycles)));
+  HdlOptions deep;
+  deep.adder_pipeline_stages = 1;
+  const HdlDesign piped = generate_verilog(model, deep);
+  int extra = 0;
+  for (const auto& hw : piped.layers) extra += hw.latency_cycles - 1;
+  EXPECT_GT(extra, 0);
+  EXPECT_EQ(piped.latency_cycles, plain.latency_cycles + extra);
+  EXPECT_EQ(piped.layers.back().register_depth, piped.latency_cycles - 1);
+}
+
+TEST(VerilogWriter, SameModelSameBytes) {
+  const Model model = make_random_model(spec_for(9));
+  HdlOptions options;
+  options.input_encoder = true;
+  EXPECT_EQ(generate_verilog(model, options).verilog, generate_verilog(model, options).verilog);
+}
+
+TEST(VerilogWriter, XnorBaselineHasNoLuts) {
+  RandomModelSpec spec = spec_for(11);
+  spec.k = 1;
+  const HdlDesign d = generate_verilog(make_random_model(spec), {});
+  for (const auto& hw : d.layers) {
+    EXPECT_EQ(hw.learned_luts, 0);
+    EXPECT_GT(hw.free_connections, 0);
+  }
+  EXPECT_THAT(d.verilog, ::testing::Not(HasSubstr("lut1(")));
+}
+
+TEST(VerilogWriter, XilinxPrimitivesComeWithSimulationModels) {
+  HdlOptions options;
+  options.xilinx_primitives = true;
+  const HdlDesign d = generate_verilog(make_random_model(spec_for(12)), options);
+  EXPECT_THAT(d.verilog, HasSubstr("LUT4 #(.INIT(16'h"));
+  EXPECT_THAT(d.simulation_models, HasSubstr("module LUT6 #(parameter [63:0] INIT"));
+  EXPECT_TRUE(generate_verilog(make_random_model(spec_for(12)), {}).simulation_models.empty());
+}
+
+TEST(VerilogWriter, RejectsBadOptions) {
+  const Model model = make_random_model(spec_for(3));
+  HdlOptions bad_name;
+  bad_name.top_name = "1top";
+  try {
+    generate_verilog(model, bad_name);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'1top'"));
+  }
+  HdlOptions bad_pipeline;
+  bad_pipeline.adder_pipeline_stages = -1;
+  EXPECT_THROW(generate_verilog(model, bad_pipeline), Error);
+}
+
+// A model small enough to read: 3x3 pixels, 2-bit thermometer code, 4 hidden neurons with 2
+// levels, K = 3, 3 classes.
+Model golden_model() {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 3, 3};
+  spec.input_bits_per_pixel = 2;
+  spec.hidden = {4};
+  spec.num_classes = 3;
+  spec.k = 3;
+  spec.levels = 2;
+  spec.keep_fraction = 0.4;
+  spec.seed = 42;
+  Model model = make_random_model(spec);
+  model.name = "golden-tiny";
+  return model;
+}
+
+void check_golden(const std::string& file, const std::string& text) {
+  const std::string path = std::string(LUTNET_HDL_GOLDEN_DIR) + "/" + file;
+  if (std::getenv("LUTNET_UPDATE_GOLDEN")) {
+    std::ofstream(path, std::ios::binary) << text;
+    GTEST_SKIP() << "rewrote " << path;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << path << " is missing; run with LUTNET_UPDATE_GOLDEN=1 to create it";
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(text, expected.str()) << "generated Verilog differs from " << path
+                                  << " (LUTNET_UPDATE_GOLDEN=1 rewrites it after review)";
+}
+
+TEST(VerilogWriter, GoldenTinyModel) {
+  check_golden("tiny_model.v", generate_verilog(golden_model(), {}).verilog);
+}
+
+TEST(VerilogWriter, GoldenTinyModelXilinxEncoderPipelined) {
+  HdlOptions options;
+  options.xilinx_primitives = true;
+  options.input_encoder = true;
+  options.adder_pipeline_stages = 1;
+  check_golden("tiny_model_xilinx_encoder_pipelined.v",
+               generate_verilog(golden_model(), options).verilog);
+}
+
+TEST(VerilogWriter, PopcountModule) {
+  const std::string v = generate_popcount_module(20, PopcountStyle::kCompressorTree, "pc20");
+  EXPECT_THAT(v, HasSubstr("module pc20 ("));
+  EXPECT_THAT(v, HasSubstr("output reg [4:0] out_count"));
+  EXPECT_THROW(generate_popcount_module(0, PopcountStyle::kFlatSum, "pc"), Error);
+}
+
+}  // namespace
+}  // namespace lutnet::hdl
