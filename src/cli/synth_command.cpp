@@ -38,10 +38,11 @@ std::vector<int> parse_widths(const std::string& text) {
 }
 
 void run_bench(const SynthArgs& args, const flows::SynthOptions& options) {
+  const std::vector<int> widths = parse_widths(args.bench);
   nlohmann::json rows = nlohmann::json::array();
   fmt::print("{:>7} {:<6} {:>7} {:>6} {:>6} {:>9}\n", "bits", "style", "LUTs", "CARRY", "depth",
              "LUT/bit");
-  for (int n : parse_widths(args.bench)) {
+  for (int n : widths) {
     for (auto style : {hdl::PopcountStyle::kCompressorTree, hdl::PopcountStyle::kCompressorGates,
                        hdl::PopcountStyle::kFlatSum}) {
       const flows::PopcountSynth p = flows::synthesize_popcount(n, style, options);
@@ -88,12 +89,12 @@ void add_synth(CLI::App& app) {
                 "remaps the tables; larger and slower)");
   cmd->add_option("--adder-pipeline", args->pipeline, "Extra adder-tree register stages")
       ->check(CLI::Range(0, 64));
-  cmd->add_option("--popcount", args->popcount, "'tree' or 'flat' adder trees")
+  cmd->add_option("--popcount", args->popcount, "Adder trees: tree (default), gates or flat")
       ->check(CLI::IsMember({"tree", "gates", "flat"}));
   cmd->add_option("--jobs", args->jobs, "Yosys runs at a time")->check(CLI::Range(1, 256));
   cmd->add_option("--popcount-bench", args->bench,
                   "Instead of a model: synthesize registered popcounts of these widths "
-                  "(e.g. 16,64,256) as compressor tree and as flat sum; LUTs per bit");
+                  "(e.g. 16,64,256) in each adder-tree style; LUTs per bit");
   cmd->callback([args] {
     flows::SynthOptions options;
     options.family = args->family;
