@@ -5,16 +5,17 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/command_registry.hpp"
 #include "cli/train_flags.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/model_io.hpp"
+#include "core/read_file.hpp"
 #include "core/reference_evaluator.hpp"
 #include "data/dataset.hpp"
 #include "flows/synth.hpp"
@@ -55,11 +56,9 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
                           const fs::path& out_dir, const FlowFlags& flags) {
   DesignResult r;
   r.name = name;
-  for (const auto& layer : model.layers) r.connections += static_cast<int64_t>(layer.num_connections());
-  size_t correct = 0;
-  for (size_t i = 0; i < test.size(); ++i)
-    correct += evaluate_reference(model, test.image(i)).label == test.labels[i];
-  r.model_accuracy = static_cast<double>(correct) / static_cast<double>(test.size());
+  for (const auto& layer : model.layers)
+    r.connections += static_cast<int64_t>(layer.num_connections());
+  r.model_accuracy = reference_accuracy(model, test.pixels.data(), test.labels.data(), test.size());
 
   auto t = std::chrono::steady_clock::now();
   hdl::HdlOptions hdl_options;
@@ -67,8 +66,7 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
   write_file_atomically(out_dir / (name + ".v"), design.verilog);
   r.hdl_seconds = seconds_since(t);
   std::cout << fmt::format("[{}] hdl: {} ({:.1f} s, latency {} cycles)", name,
-                           (out_dir / (name + ".v")).string(), r.hdl_seconds,
-                           design.latency_cycles)
+                           (out_dir / (name + ".v")).string(), r.hdl_seconds, design.latency_cycles)
             << std::endl;
 
   t = std::chrono::steady_clock::now();
@@ -78,7 +76,8 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
   r.verify_seconds = seconds_since(t);
   r.images = v.images;
   r.mismatches = v.mismatches;
-  r.rtl_accuracy = v.images ? static_cast<double>(v.rtl_correct) / static_cast<double>(v.images) : 0;
+  r.rtl_accuracy =
+      v.images ? static_cast<double>(v.rtl_correct) / static_cast<double>(v.images) : 0;
   std::cout << fmt::format("[{}] verify: {} images, {} mismatches ({:.1f} s){}", name, v.images,
                            v.mismatches, r.verify_seconds,
                            v.mismatches ? "  first: " + v.first_mismatch : "")
@@ -128,12 +127,9 @@ void add_flow(CLI::App& app) {
     if (!flags->from.empty()) {
       // The finished run's own config says which test set belongs to its models.
       const auto config_path = run_dir / "config.json";
-      std::ifstream in(config_path);
-      if (!in) throw Error(config_path.string() + ": cannot open (is --from a finished run?)");
-      std::stringstream text;
-      text << in.rdbuf();
+      const auto text = read_text_file(config_path, "run config (is --from a finished run?)");
       const auto data_dir = config.data_dir;
-      config = train::config_from_json(text.str(), config_path.string(), train::TrainConfig{});
+      config = train::config_from_json(text, config_path.string(), train::TrainConfig{});
       config.data_dir = data_dir;
     }
     if (flags->from.empty()) {
@@ -151,17 +147,19 @@ void add_flow(CLI::App& app) {
 
     const double images_per_second = flags->clock_mhz * 1e6;
     json rows = json::array();
-    std::cout << fmt::format(
-        "\n{:<9} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12} {:>12}\n", "design",
-        "model%", "RTL%", "mismatch", "LUT", "LUT+enc", "FF", "depth", "images/s", "img/s/LUT");
+    std::cout << fmt::format("\n{:<9} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12} {:>12}\n",
+                             "design", "model%", "RTL%", "mismatch", "LUT", "LUT+enc", "FF",
+                             "depth", "images/s", "img/s/LUT");
     for (const auto* r : {&a, &b}) {
-      const double efficiency = images_per_second / static_cast<double>(std::max<int64_t>(1, r->synth.luts));
-      std::cout << fmt::format("{:<9} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12.3g} "
-                               "{:>12.1f}\n",
-                               r->name, 100 * r->model_accuracy, 100 * r->rtl_accuracy,
-                               fmt::format("{}/{}", r->mismatches, r->images), r->synth.luts,
-                               r->has_encoder ? std::to_string(r->synth_encoder.luts) : "-",
-                               r->synth.ffs, r->synth.lut_depth, images_per_second, efficiency);
+      const double efficiency =
+          images_per_second / static_cast<double>(std::max<int64_t>(1, r->synth.luts));
+      std::cout << fmt::format(
+          "{:<9} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12.3g} "
+          "{:>12.1f}\n",
+          r->name, 100 * r->model_accuracy, 100 * r->rtl_accuracy,
+          fmt::format("{}/{}", r->mismatches, r->images), r->synth.luts,
+          r->has_encoder ? std::to_string(r->synth_encoder.luts) : "-", r->synth.ffs,
+          r->synth.lut_depth, images_per_second, efficiency);
       rows.push_back({{"design", r->name},
                       {"connections", r->connections},
                       {"model_test_accuracy", r->model_accuracy},
@@ -180,8 +178,8 @@ void add_flow(CLI::App& app) {
                       {"synth_seconds", r->synth.seconds},
                       {"synth", r->synth.to_json()}});
     }
-    const double ratio = static_cast<double>(b.synth.luts) /
-                         static_cast<double>(std::max<int64_t>(1, a.synth.luts));
+    const double ratio =
+        static_cast<double>(b.synth.luts) / static_cast<double>(std::max<int64_t>(1, a.synth.luts));
     std::cout << fmt::format(
         "area efficiency LUTNet / baseline: {:.2f}x (at {:.2f}% vs {:.2f}% test accuracy; "
         "throughput assumes {} MHz, one image per clock)\n",
@@ -193,8 +191,9 @@ void add_flow(CLI::App& app) {
     write_file_atomically(run_dir / "flow.json", report.dump(2));
     std::cout << "wrote " << (run_dir / "flow.json").string() << "\n";
     if (a.mismatches || b.mismatches)
-      throw Error("flow: the RTL disagrees with the reference evaluator (see the verify lines "
-                  "above)");
+      throw Error(
+          "flow: the RTL disagrees with the reference evaluator (see the verify lines "
+          "above)");
   });
 }
 

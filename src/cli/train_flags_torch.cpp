@@ -1,20 +1,16 @@
-#include "cli/train_flags.hpp"
-
 #include <fstream>
 #include <sstream>
 
+#include "cli/train_flags.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 
 namespace lutnet::cli {
 
 train::TrainConfig build_config(const TrainFlags& f) {
   train::TrainConfig c = train::preset(f.preset);
   if (!f.config_file.empty()) {
-    std::ifstream in(f.config_file);
-    if (!in) throw Error(f.config_file + ": cannot open config file");
-    std::stringstream text;
-    text << in.rdbuf();
-    c = train::config_from_json(text.str(), f.config_file, c);
+    c = train::config_from_json(read_text_file(f.config_file, "config file"), f.config_file, c);
   }
   if (!f.dataset.empty()) c.dataset = f.dataset;
   if (!f.data_dir.empty()) c.data_dir = f.data_dir;
@@ -63,7 +59,8 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
   cmd->add_option("--save-config", flags->save_config,
                   "Write the effective config to this file and exit");
   cmd->add_option("--dataset", flags->dataset, "mnist | fashion-mnist | synthetic");
-  cmd->add_option("--data-dir", flags->data_dir, "Dataset directory (default $LUTNET_DATA_DIR or ./data)");
+  cmd->add_option("--data-dir", flags->data_dir,
+                  "Dataset directory (default $LUTNET_DATA_DIR or ./data)");
   cmd->add_option("--hidden", flags->hidden, "Hidden layer widths, e.g. 256,256,256,256")
       ->delimiter(',');
   cmd->add_option("--k", flags->k, "LUT inputs K (2..6)");
@@ -81,7 +78,8 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
   cmd->add_option("--lr", flags->lr, "Initial learning rate of every stage");
   cmd->add_option("--final-lr-ratio", flags->final_lr_ratio,
                   "Decay every stage's learning rate exponentially to this fraction (1 = off)");
-  cmd->add_option("--pruning-recovery", flags->recovery, "on|off: seed LUT tables with pruned "
+  cmd->add_option("--pruning-recovery", flags->recovery,
+                  "on|off: seed LUT tables with pruned "
                   "weights of their extra inputs")
       ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--dropout", flags->dropout,

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 
 namespace lutnet {
 
@@ -249,11 +250,7 @@ void save_model(const Model& model, const std::filesystem::path& path) {
 }
 
 Model load_model(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open model file");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return model_from_json(buffer.str(), path.string());
+  return model_from_json(read_text_file(path, "model file"), path.string());
 }
 
 }  // namespace lutnet

@@ -45,6 +45,15 @@ int argmax(const std::vector<int64_t>& scores) {
   return best;
 }
 
+double reference_accuracy(const Model& model, const uint8_t* pixels, const uint8_t* labels,
+                          size_t count) {
+  const size_t image_size = static_cast<size_t>(model.input.num_pixels());
+  size_t correct = 0;
+  for (size_t i = 0; i < count; ++i)
+    correct += evaluate_reference(model, pixels + i * image_size).label == labels[i];
+  return count ? static_cast<double>(correct) / static_cast<double>(count) : 0;
+}
+
 Prediction evaluate_reference(const Model& model, const uint8_t* pixels,
                               std::vector<LayerTrace>* trace) {
   std::vector<uint8_t> bits(model.input.num_bits());

@@ -25,6 +25,11 @@ LayerTrace evaluate_layer(const LutDenseLayer& layer, const uint8_t* input_bits)
 // Index of the first maximum.
 int argmax(const std::vector<int64_t>& scores);
 
+// Fraction of `count` images (consecutive, model.input.num_pixels() bytes each) whose predicted
+// class equals their label.
+double reference_accuracy(const Model& model, const uint8_t* pixels, const uint8_t* labels,
+                          size_t count);
+
 // Runs the whole model on one image of 8-bit pixels. When `trace` is given it receives one entry
 // per layer.
 Prediction evaluate_reference(const Model& model, const uint8_t* pixels,

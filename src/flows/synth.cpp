@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "flows/subprocess.hpp"
 
 namespace lutnet::flows {
@@ -25,17 +26,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot read", path.string()));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 json read_json(const fs::path& path) {
   try {
-    return json::parse(read_text(path));
+    return json::parse(read_text_file(path, "file"));
   } catch (const json::exception& e) {
     throw Error(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
   }
@@ -108,7 +101,7 @@ Job make_job(const fs::path& dir, const std::string& stem, const std::string& ve
 
 std::string yosys_version(const fs::path& dir) {
   run_command({{"yosys", "-V"}, dir, dir / "yosys_version.txt"});
-  std::string v = read_text(dir / "yosys_version.txt");
+  std::string v = read_text_file(dir / "yosys_version.txt", "file");
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
   return v;
 }
@@ -288,7 +281,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   std::map<std::string, ModuleSynth> by_module;
   for (size_t j = 0; j < jobs.size(); ++j) {
     const auto cells = cells_by_module(read_json(dir.path() / (jobs[j].name + ".stat.json")));
-    const auto depths = lut_depth_by_module(read_text(dir.path() / (jobs[j].name + ".blif")));
+    const auto depths = lut_depth_by_module(read_text_file(dir.path() / (jobs[j].name + ".blif"), "file"));
     for (const auto& module : jobs[j].modules) {
       ModuleSynth m;
       m.module = module;
@@ -354,7 +347,7 @@ PopcountSynth synthesize_popcount(int bits, hdl::PopcountStyle style, const Synt
   if (auto it = cells.find(name); it != cells.end()) count_cells(m, it->second);
   p.luts = m.luts;
   p.carries = m.carries;
-  const auto depths = lut_depth_by_module(read_text(dir.path() / (name + ".blif")));
+  const auto depths = lut_depth_by_module(read_text_file(dir.path() / (name + ".blif"), "file"));
   if (auto it = depths.find(name); it != depths.end()) p.lut_depth = it->second;
   return p;
 }

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/input_encoding.hpp"
 #include "core/reference_evaluator.hpp"
 #include "flows/subprocess.hpp"
@@ -47,13 +48,6 @@ bool bit_of(const uint8_t* bytes, size_t j) { return (bytes[j / 8] >> (j % 8)) &
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void write_binary(const fs::path& path, const std::vector<uint8_t>& bytes) {
@@ -351,7 +345,7 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
   report.reference_seconds = reference_seconds;
 
   const RecordLayout layout(design);
-  const std::string out = read_text(w / "outputs.bin");
+  const std::string out = read_text_file(w / "outputs.bin", "file");
   if (out.size() != 32 + count * layout.size)
     throw Error(fmt::format("{}: {} bytes, expected {}; see {}", (w / "outputs.bin").string(),
                             out.size(), 32 + count * layout.size, (w / "sim.log").string()));

@@ -10,8 +10,6 @@ namespace lutnet::train {
 
 namespace {
 
-constexpr double kBatchNormEpsilon = 1e-4;  // must match network.cpp
-
 std::vector<int64_t> integer_level_weights(const Network& network, size_t layer) {
   if (layer == 0) return {1};
   const auto ratios = network.layers()[layer - 1].level_ratios.cpu();
@@ -91,15 +89,16 @@ Model export_model(const Network& network, const InputEncoding& input, const std
     for (int64_t o = 0; o < layer.num_outputs; ++o)
       out.conn_offset.push_back(out.conn_offset.back() + static_cast<uint32_t>(fan_in[o]));
     if (layer.is_output && std::count(fan_in.begin(), fan_in.end(), fan_in[0]) != layer.num_outputs)
-      throw Error("export: the output layer's classes have different numbers of connections, so "
-                  "the argmax over integer accumulators would not match the trained network");
+      throw Error(
+          "export: the output layer's classes have different numbers of connections, so "
+          "the argmax over integer accumulators would not match the trained network");
 
     if (!layer.is_output) {
       // z = |gamma| * sum_l m_l * (2 pc_l - n) = kappa * (2 acc - n * sum R), kappa =
       // |gamma| * m0_in / R_0.
       const auto in_m = network.input_magnitudes(li).cpu();
-      const double weight_sum = std::accumulate(out.level_weights.begin(),
-                                                out.level_weights.end(), 0.0);
+      const double weight_sum =
+          std::accumulate(out.level_weights.begin(), out.level_weights.end(), 0.0);
       const double kappa = std::abs(layer.gamma.item<double>()) * in_m[0].item<double>() /
                            static_cast<double>(out.level_weights[0]);
       const auto bn_w = layer.bn_weight.cpu(), bn_b = layer.bn_bias.cpu();
@@ -107,8 +106,8 @@ Model export_model(const Network& network, const InputEncoding& input, const std
       const auto out_m = network.output_magnitudes(li).cpu();
       const int levels = network.levels();
       for (int64_t o = 0; o < layer.num_outputs; ++o) {
-        const double a = bn_w[o].item<double>() /
-                         std::sqrt(var[o].item<double>() + kBatchNormEpsilon);
+        const double a =
+            bn_w[o].item<double>() / std::sqrt(var[o].item<double>() + kBatchNormEpsilon);
         const double b = bn_b[o].item<double>() - a * mean[o].item<double>();
         const double n = static_cast<double>(fan_in[o]);
         const int64_t max_acc = static_cast<int64_t>(std::llround(n * weight_sum));
@@ -175,13 +174,12 @@ HardTrace hard_forward(const Network& network, const Model& model, const torch::
       } else {
         const auto nz = layer.mask.cpu().nonzero();  // [C, 2] (o, i), row-major order
         conn_output = nz.select(1, 0);
-        const auto positive = (layer.weight.detach().cpu() >= 0)
-                                  .index({nz.select(1, 0), nz.select(1, 1)});  // [C]
-        fired = plane.index_select(1, nz.select(1, 1)).eq(positive.unsqueeze(0));  // XNOR
+        const auto positive =
+            (layer.weight.detach().cpu() >= 0).index({nz.select(1, 0), nz.select(1, 1)});  // [C]
+        fired = plane.index_select(1, nz.select(1, 1)).eq(positive.unsqueeze(0));          // XNOR
       }
-      const auto popcount =
-          torch::zeros({batch, spec.num_outputs}, torch::kInt64)
-              .index_add_(1, conn_output, fired.to(torch::kInt64));
+      const auto popcount = torch::zeros({batch, spec.num_outputs}, torch::kInt64)
+                                .index_add_(1, conn_output, fired.to(torch::kInt64));
       acc += spec.level_weights[l] * popcount;
     }
     trace.accumulators.push_back(acc);
@@ -189,17 +187,17 @@ HardTrace hard_forward(const Network& network, const Model& model, const torch::
       trace.labels = acc.argmax(1);  // first maximum, like the reference
       break;
     }
-    const auto sign = torch::tensor(std::vector<int64_t>(spec.output_sign.begin(),
-                                                         spec.output_sign.end()));
-    const auto thresholds = torch::tensor(spec.thresholds)
-                                .view({spec.num_outputs, spec.thresholds_per_output()});
+    const auto sign =
+        torch::tensor(std::vector<int64_t>(spec.output_sign.begin(), spec.output_sign.end()));
+    const auto thresholds =
+        torch::tensor(spec.thresholds).view({spec.num_outputs, spec.thresholds_per_output()});
     const auto signed_acc = acc * sign.unsqueeze(0);
     std::vector<torch::Tensor> out_bits;
     auto prefix = torch::zeros({batch, spec.num_outputs}, torch::kLong);
     for (int b = 0; b < spec.output_levels; ++b) {
       const auto index = prefix + ((1 << b) - 1);  // [B, N]
-      const auto t = thresholds.unsqueeze(0).expand({batch, -1, -1}).gather(2, index.unsqueeze(2))
-                         .squeeze(2);
+      const auto t =
+          thresholds.unsqueeze(0).expand({batch, -1, -1}).gather(2, index.unsqueeze(2)).squeeze(2);
       const auto bit = signed_acc >= t;
       out_bits.push_back(bit);
       prefix = prefix * 2 + bit.to(torch::kLong);

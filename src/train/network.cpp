@@ -10,13 +10,13 @@
 namespace lutnet::train {
 
 namespace {
-constexpr double kBatchNormEpsilon = 1e-4;
 constexpr double kBatchNormMomentum = 0.1;
 constexpr double kMinimumScale = 1e-2;
 
-// A seeded Fisher-Yates shuffle, independent of the standard library's shuffle algorithm.
-std::vector<int32_t> seeded_permutation(int64_t n, std::mt19937_64& rng) {
-  std::vector<int32_t> p(n);
+}  // namespace
+
+std::vector<int64_t> seeded_permutation(int64_t n, std::mt19937_64& rng) {
+  std::vector<int64_t> p(n);
   std::iota(p.begin(), p.end(), 0);
   for (int64_t i = n - 1; i > 0; --i) {
     const int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
@@ -24,7 +24,6 @@ std::vector<int32_t> seeded_permutation(int64_t n, std::mt19937_64& rng) {
   }
   return p;
 }
-}  // namespace
 
 torch::Tensor ste_sign(const torch::Tensor& x) {
   const auto clipped = x.clamp(-1, 1);
@@ -88,12 +87,12 @@ torch::Tensor Network::forward(const torch::Tensor& x, bool training, WeightMode
     if (layer.is_lut) {
       const auto t = tables == TableMode::kBinary ? ste_sign(layer.tables) : layer.tables;
       const bool naive = naive_luts_ || !planes.device().is_cpu();
-      const auto sums = naive ? lut_dense_naive(planes, t, layer.wiring)
-                              : lut_dense(planes, t, layer.wiring);
+      const auto sums =
+          naive ? lut_dense_naive(planes, t, layer.wiring) : lut_dense(planes, t, layer.wiring);
       z = scale * (sums * magnitudes).sum(1);
     } else {
-      const auto w = (weights == WeightMode::kBinary ? ste_sign(layer.weight) : layer.weight) *
-                     layer.mask;
+      const auto w =
+          (weights == WeightMode::kBinary ? ste_sign(layer.weight) : layer.weight) * layer.mask;
       auto x_in = (planes * magnitudes).sum(1);
       if (training && dropout > 0) x_in = torch::dropout(x_in, dropout, true);
       z = scale * x_in.matmul(w.t());
@@ -150,7 +149,8 @@ void Network::freeze_level_ratios(int bits) {
       ratios.push_back(
           static_cast<float>(l == 0 ? 1.0 : std::clamp(std::round(r / unit) * unit, unit, 1.0)));
     }
-    layer.level_ratios = torch::tensor(ratios, layer.level_magnitudes.options().requires_grad(false));
+    layer.level_ratios =
+        torch::tensor(ratios, layer.level_magnitudes.options().requires_grad(false));
   }
 }
 

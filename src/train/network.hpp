@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,13 @@
 #include "train/lut_dense_function.hpp"
 
 namespace lutnet::train {
+
+// Batch norm's variance epsilon; export folds it into the thresholds, so both use this one.
+inline constexpr double kBatchNormEpsilon = 1e-4;
+
+// A seeded Fisher-Yates permutation of 0..n-1, independent of the standard library's shuffle, so
+// runs are reproducible everywhere.
+std::vector<int64_t> seeded_permutation(int64_t n, std::mt19937_64& rng);
 
 enum class WeightMode { kRealClipped, kBinary };  // dense layers: |g|*clip(w) or |g|*sign(w)
 enum class TableMode { kReal, kBinary };          // LUT layers: clip(c) or sign(c)
@@ -53,8 +61,8 @@ class Network {
 
   // x: [B, N0] input bits as +-1. Returns logits [B, classes].
   // dropout (training only) applies to the inputs of dense (non-LUT) layers.
-  torch::Tensor forward(const torch::Tensor& x, bool training, WeightMode weights,
-                        TableMode tables, ForwardTrace* trace = nullptr, double dropout = 0);
+  torch::Tensor forward(const torch::Tensor& x, bool training, WeightMode weights, TableMode tables,
+                        ForwardTrace* trace = nullptr, double dropout = 0);
 
   // Effective level magnitudes of layer i's output activation (ratios applied when frozen).
   torch::Tensor output_magnitudes(size_t i) const;

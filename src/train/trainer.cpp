@@ -39,10 +39,14 @@ std::string format_duration(double seconds) {
 
 const StageConfig& stage_config(const TrainConfig& c, int64_t stage) {
   switch (stage) {
-    case 0: return c.bnn;
-    case 1: return c.retrain;
-    case 2: return c.lut_real;
-    default: return c.lut_binary;
+    case 0:
+      return c.bnn;
+    case 1:
+      return c.retrain;
+    case 2:
+      return c.lut_real;
+    default:
+      return c.lut_binary;
   }
 }
 
@@ -74,10 +78,7 @@ double accuracy(Network& net, const torch::Tensor& x, const torch::Tensor& y, Mo
 }
 
 double reference_accuracy(const Model& model, const Dataset& data) {
-  size_t correct = 0;
-  for (size_t i = 0; i < data.size(); ++i)
-    correct += evaluate_reference(model, data.image(i)).label == data.labels[i];
-  return data.size() ? static_cast<double>(correct) / static_cast<double>(data.size()) : 0;
+  return lutnet::reference_accuracy(model, data.pixels.data(), data.labels.data(), data.size());
 }
 
 }  // namespace
@@ -114,17 +115,18 @@ TrainingData load_training_data(const TrainConfig& config) {
     test.pixels.assign(all.pixels.begin() + 3000 * all.image_size(), all.pixels.end());
     test.labels.assign(all.labels.begin() + 3000, all.labels.end());
   } else {
-    const auto dir = config.data_dir.empty() ? default_data_dir()
-                                             : std::filesystem::path(config.data_dir);
+    const auto dir =
+        config.data_dir.empty() ? default_data_dir() : std::filesystem::path(config.data_dir);
     full = load_named_dataset(config.dataset, DatasetPart::kTrain, dir);
     test = load_named_dataset(config.dataset, DatasetPart::kTest, dir);
   }
   if (config.train_limit > 0) full = take_first(full, config.train_limit);
   if (config.test_limit > 0) test = take_first(test, config.test_limit);
   if (static_cast<size_t>(config.validation_images) >= full.size())
-    throw Error(fmt::format("config: validation_images = {} leaves no training images (the "
-                            "training set has {})",
-                            config.validation_images, full.size()));
+    throw Error(
+        fmt::format("config: validation_images = {} leaves no training images (the "
+                    "training set has {})",
+                    config.validation_images, full.size()));
   auto split = split_validation(full, config.validation_images, config.seed);
   d.train = std::move(split.train);
   d.validation = std::move(split.validation);
@@ -183,8 +185,8 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
     pos = resumed->position;
     best = resumed->best;
     log = json::parse(resumed->log_json);
-    say(fmt::format("resuming at stage {} after epoch {}", kStageNames[std::min<int64_t>(pos.stage, 3)],
-                    pos.epochs_done));
+    say(fmt::format("resuming at stage {} after epoch {}",
+                    kStageNames[std::min<int64_t>(pos.stage, 3)], pos.epochs_done));
   } else {
     fs::remove(result.checkpoint_path, ec);
   }
@@ -222,8 +224,7 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
       optimizer.load(resumed->optimizer);
     resumed.reset();
 
-    const int64_t batches_per_epoch =
-        (x_train.size(0) + stage.batch_size - 1) / stage.batch_size;
+    const int64_t batches_per_epoch = (x_train.size(0) + stage.batch_size - 1) / stage.batch_size;
     const int64_t stage_steps = std::max<int64_t>(1, stage.epochs * batches_per_epoch - 1);
     for (; pos.epochs_done < stage.epochs; ++pos.epochs_done) {
       const auto epoch_start = Clock::now();
@@ -231,11 +232,7 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
       std::mt19937_64 rng(config.seed * 7919 + static_cast<uint64_t>(pos.stage) * 131 +
                           static_cast<uint64_t>(pos.epochs_done));
       const int64_t n = x_train.size(0);
-      std::vector<int64_t> order(n);
-      for (int64_t i = 0; i < n; ++i) order[i] = i;
-      for (int64_t i = n - 1; i > 0; --i)
-        std::swap(order[i], order[static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1))]);
-      const auto perm = torch::tensor(order, torch::kLong).to(device);
+      const auto perm = torch::tensor(seeded_permutation(n, rng), torch::kLong).to(device);
       torch::manual_seed(rng());  // dropout masks, also reproducible across --resume
       double loss_sum = 0;
       int64_t correct = 0, batches = 0;
@@ -272,23 +269,23 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
       const double epoch_seconds = seconds_since(epoch_start);
       int64_t epochs_left = stage.epochs - pos.epochs_done - 1;
       for (int64_t s = pos.stage + 1; s < 4; ++s) epochs_left += stage_config(config, s).epochs;
-      const json record = {{"stage", stage_name},
-                           {"epoch", pos.epochs_done + 1},
-                           {"loss", loss_sum / static_cast<double>(std::max<int64_t>(1, batches))},
-                           {"train_accuracy", static_cast<double>(correct) / static_cast<double>(n)},
-                           {"validation_accuracy", val},
-                           {"images_per_second", static_cast<double>(n) / train_seconds},
-                           {"seconds", epoch_seconds}};
+      const json record = {
+          {"stage", stage_name},
+          {"epoch", pos.epochs_done + 1},
+          {"loss", loss_sum / static_cast<double>(std::max<int64_t>(1, batches))},
+          {"train_accuracy", static_cast<double>(correct) / static_cast<double>(n)},
+          {"validation_accuracy", val},
+          {"images_per_second", static_cast<double>(n) / train_seconds},
+          {"seconds", epoch_seconds}};
       log.push_back(record);
-      say(fmt::format("[{} {}/{}] loss {:.4f}  train {:.2f}%  val {:.2f}%{}  {:.0f} img/s  {:.1f} s"
-                      "  stage left {}  ({} epochs left in the run)",
-                      stage_name, pos.epochs_done + 1, stage.epochs,
-                      record["loss"].get<double>(), 100 * record["train_accuracy"].get<double>(),
-                      100 * val, improved ? "*" : " ", record["images_per_second"].get<double>(),
-                      epoch_seconds,
-                      format_duration(epoch_seconds *
-                                      static_cast<double>(stage.epochs - pos.epochs_done - 1)),
-                      epochs_left));
+      say(fmt::format(
+          "[{} {}/{}] loss {:.4f}  train {:.2f}%  val {:.2f}%{}  {:.0f} img/s  {:.1f} s"
+          "  stage left {}  ({} epochs left in the run)",
+          stage_name, pos.epochs_done + 1, stage.epochs, record["loss"].get<double>(),
+          100 * record["train_accuracy"].get<double>(), 100 * val, improved ? "*" : " ",
+          record["images_per_second"].get<double>(), epoch_seconds,
+          format_duration(epoch_seconds * static_cast<double>(stage.epochs - pos.epochs_done - 1)),
+          epochs_left));
       SchedulePosition saved = pos;
       ++saved.epochs_done;
       write_log();
@@ -318,8 +315,8 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
 
   result.validation_accuracy = accuracy(net, x_val, y_val, stage_modes(3));
   result.baseline_validation_accuracy = pos.baseline_validation;
-  result.model = export_model(net, encoding, "lutnet",
-                              export_metadata("lutnet", result.validation_accuracy));
+  result.model =
+      export_model(net, encoding, "lutnet", export_metadata("lutnet", result.validation_accuracy));
   save_model(result.model, result.model_path);
   if (result.baseline.layers.empty()) result.baseline = load_model(result.baseline_path);
 
