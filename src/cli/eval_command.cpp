@@ -106,22 +106,30 @@ void run_eval(const EvalArgs& args) {
   fmt::print(
       "layers (LUTs per level = kept connections; 'ignore k' = tables whose function does not "
       "depend on LUT input k)\n");
-  fmt::print("{:>5} {:>7} {:>6} {:>7} {:>2} {:>9} {:>9} {:>11} {:>14}  {}\n", "layer", "inputs",
-             "levels", "outputs", "k", "kept", "fraction", "inputs read", "ignoring some",
-             "ignore k=0..");
+  fmt::print("{:>5} {:<10} {:>7} {:>6} {:>7} {:>6} {:>2} {:>9} {:>9} {:>11} {:>14}  {}\n", "layer",
+             "kind", "inputs", "levels", "outputs", "pixels", "k", "kept", "fraction",
+             "inputs read", "ignoring some", "ignore k=0..");
   for (size_t li = 0; li < stats.size(); ++li) {
     const auto& s = stats[li];
+    if (s.kind == LayerKind::kMaxPool) {
+      fmt::print("{:>5} {:<10} {:>7} {:>6} {:>7}\n", li, layer_kind_name(s.kind), s.inputs,
+                 s.input_levels, s.outputs);
+      continue;
+    }
     std::string ignored;
     for (size_t v : s.tables_ignoring_input) ignored += fmt::format("{} ", v);
-    fmt::print("{:>5} {:>7} {:>6} {:>7} {:>2} {:>9} {:>9.4f} {:>11} {:>7}/{:<7} {}\n", li, s.inputs,
-               s.input_levels, s.outputs, s.k, s.connections, s.fraction_kept,
-               s.distinct_inputs_read, s.tables_ignoring_some, s.tables, ignored);
+    fmt::print("{:>5} {:<10} {:>7} {:>6} {:>7} {:>6} {:>2} {:>9} {:>9.4f} {:>11} {:>7}/{:<7} {}\n",
+               li, layer_kind_name(s.kind), s.inputs, s.input_levels, s.outputs, s.pixels, s.k,
+               s.connections, s.fraction_kept, s.distinct_inputs_read, s.tables_ignoring_some,
+               s.tables, ignored);
   }
 
   if (!args.json.empty()) {
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& s : stats)
-      layers.push_back({{"inputs", s.inputs},
+      layers.push_back({{"kind", layer_kind_name(s.kind)},
+                        {"pixels", s.pixels},
+                        {"inputs", s.inputs},
                         {"input_levels", s.input_levels},
                         {"outputs", s.outputs},
                         {"k", s.k},

@@ -25,9 +25,9 @@ void check(bool ok, const std::string& where, const std::string& what) {
   if (!ok) throw Error(where + ": " + what);
 }
 
-void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs, int expected_levels,
-                    bool is_last) {
-  const std::string where = fmt::format("layer {}", index);
+// The LUT array of a dense or conv layer.
+void validate_luts(const Layer& layer, const std::string& where, int64_t expected_inputs,
+                   int expected_levels, bool is_last) {
   check(layer.num_inputs == expected_inputs, where,
         fmt::format("num_inputs = {} but the previous stage produces {}", layer.num_inputs,
                     expected_inputs));
@@ -89,7 +89,77 @@ void validate_layer(const LutDenseLayer& layer, int index, int expected_inputs, 
   }
 }
 
+ActivationShape checked_output_shape(const Layer& layer, const ActivationShape& in,
+                                     const std::string& where) {
+  if (layer.kind == LayerKind::kLutDense) return layer_output_shape(layer, in);
+  const char* kind = layer_kind_name(layer.kind);
+  check(layer.kernel_h >= 1 && layer.kernel_w >= 1 && layer.kernel_h <= 64 && layer.kernel_w <= 64,
+        where,
+        fmt::format("{} window {}x{} is out of range 1..64", kind, layer.kernel_h, layer.kernel_w));
+  check(layer.stride >= 1 && layer.stride <= 64, where,
+        fmt::format("{} stride {} is out of range 1..64", kind, layer.stride));
+  check(layer.kernel_h <= in.height && layer.kernel_w <= in.width, where,
+        fmt::format("{} window {}x{} is larger than its {}x{} input", kind, layer.kernel_h,
+                    layer.kernel_w, in.height, in.width));
+  if (layer.kind == LayerKind::kLutConv2d)
+    check(layer.num_inputs == int64_t{in.channels} * layer.kernel_h * layer.kernel_w, where,
+          fmt::format("the window has {} positions ({} input channels x {}x{}) but num_inputs = {}",
+                      int64_t{in.channels} * layer.kernel_h * layer.kernel_w, in.channels,
+                      layer.kernel_h, layer.kernel_w, layer.num_inputs));
+  return layer_output_shape(layer, in);
+}
+
 }  // namespace
+
+const char* layer_kind_name(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::kLutDense:
+      return "lut_dense";
+    case LayerKind::kLutConv2d:
+      return "lut_conv2d";
+    case LayerKind::kMaxPool:
+      return "max_pool";
+  }
+  return "?";
+}
+
+ActivationShape input_activation_shape(const InputEncoding& input) {
+  const int t = static_cast<int>(std::max<size_t>(1, input.thresholds.size()));
+  const auto& d = input.shape;
+  if (d.size() == 3) return {1, d[0] * t, d[1], d[2], t};
+  if (d.size() == 2) return {1, t, d[0], d[1], t};
+  return {1, input.num_bits(), 1, 1, 1};
+}
+
+ActivationShape layer_output_shape(const Layer& layer, const ActivationShape& in) {
+  switch (layer.kind) {
+    case LayerKind::kLutDense:
+      return {layer.output == LayerOutput::kArgmax ? 0 : layer.output_levels, layer.num_outputs, 1,
+              1, 1};
+    case LayerKind::kLutConv2d:
+      return {layer.output_levels, layer.num_outputs,
+              (in.height - layer.kernel_h) / layer.stride + 1,
+              (in.width - layer.kernel_w) / layer.stride + 1, 1};
+    case LayerKind::kMaxPool:
+      return {in.levels, in.channels, (in.height - layer.kernel_h) / layer.stride + 1,
+              (in.width - layer.kernel_w) / layer.stride + 1, in.group};
+  }
+  return in;
+}
+
+std::vector<ActivationShape> infer_shapes(const Model& model) {
+  std::vector<ActivationShape> shapes{input_activation_shape(model.input)};
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer& layer = model.layers[i];
+    const std::string where = fmt::format("layer {} ({})", i, layer_kind_name(layer.kind));
+    check(shapes.back().levels >= 1, where, "reads the output of an argmax layer");
+    shapes.push_back(checked_output_shape(layer, shapes.back(), where));
+    check(shapes.back().plane_bits() < (int64_t{1} << 28), where,
+          fmt::format("its output has {} bits per level (at most 2^28 - 1)",
+                      shapes.back().plane_bits()));
+  }
+  return shapes;
+}
 
 void validate(const Model& model) {
   check(!model.input.shape.empty(), "input", "shape is empty");
@@ -101,17 +171,31 @@ void validate(const Model& model) {
     check(model.input.thresholds[j - 1] < model.input.thresholds[j], "input",
           "encoding thresholds must be strictly ascending");
   check(!model.layers.empty(), "model", "has no layers");
-  int inputs = model.input.num_bits();
-  int levels = 1;
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    const auto& layer = model.layers[i];
-    validate_layer(layer, static_cast<int>(i), inputs, levels, i + 1 == model.layers.size());
-    inputs = layer.num_outputs;
-    levels = layer.output_levels;
+  const Layer& last = model.layers.back();
+  check(last.kind == LayerKind::kLutDense,
+        fmt::format("layer {} ({})", model.layers.size() - 1, layer_kind_name(last.kind)),
+        "the last layer must be a lut_dense layer with output 'argmax'");
+  for (size_t i = 0; i + 1 < model.layers.size(); ++i) {
+    const Layer& layer = model.layers[i];
+    if (layer.kind == LayerKind::kMaxPool) continue;
+    // Only the end of the chain may produce class scores.
+    check(layer.output == LayerOutput::kResidualSign,
+          fmt::format("layer {} ({})", i, layer_kind_name(layer.kind)),
+          "only the last layer may have output 'argmax'");
   }
-  check(model.num_classes == model.layers.back().num_outputs, "model",
+  const std::vector<ActivationShape> shapes = infer_shapes(model);
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer& layer = model.layers[i];
+    if (!layer.has_luts()) continue;
+    const int64_t inputs = layer.kind == LayerKind::kLutConv2d
+                               ? int64_t{shapes[i].channels} * layer.kernel_h * layer.kernel_w
+                               : shapes[i].plane_bits();
+    validate_luts(layer, fmt::format("layer {}", i), inputs, shapes[i].levels,
+                  i + 1 == model.layers.size());
+  }
+  check(model.num_classes == last.num_outputs, "model",
         fmt::format("num_classes = {} but the last layer has {} outputs", model.num_classes,
-                    model.layers.back().num_outputs));
+                    last.num_outputs));
 }
 
 }  // namespace lutnet

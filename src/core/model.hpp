@@ -10,7 +10,7 @@
 
 namespace lutnet {
 
-inline constexpr int kModelFormatVersion = 1;
+inline constexpr int kModelFormatVersion = 2;
 inline constexpr int kMaxLutInputs = 6;
 inline constexpr int kMaxLevels = 4;
 
@@ -18,7 +18,7 @@ inline constexpr int kMaxLevels = 4;
 // at input position p * thresholds.size() + j. One threshold is plain binarization; T ascending
 // thresholds are a T-bit thermometer code.
 struct InputEncoding {
-  std::vector<int> shape;          // e.g. {1, 28, 28}; product = number of pixels
+  std::vector<int> shape;           // e.g. {1, 28, 28}; product = number of pixels
   std::vector<uint8_t> thresholds;  // ascending, 1..8 entries
   int num_pixels() const;
   int num_bits() const { return num_pixels() * static_cast<int>(thresholds.size()); }
@@ -30,11 +30,41 @@ enum class LayerOutput {
   kArgmax,        // raw accumulators are the class scores; prediction = first maximum
 };
 
-// A dense layer of learned LUTs. Each output neuron o has connections c in
-// [conn_offset[o], conn_offset[o+1]); connection c is a K-LUT reading input positions
-// lut_inputs[c*k .. c*k+k-1] (entry 0 is the connection's own input, the rest are the extra inputs
-// of logic expansion). For every input level l the LUT reads bit-plane l of its inputs and uses
-// its own table tables[c*input_levels + l] (low 2^k bits used).
+enum class LayerKind {
+  kLutDense,   // every output reads any position of the (flattened) input planes
+  kLutConv2d,  // the same LUT array at every output pixel, over a kernel_h x kernel_w window
+  kMaxPool,    // per channel, the lexicographic maximum of the residual-sign codes in a window
+};
+
+// The bits between two layers: `levels` bit-planes of channels x height x width bits each.
+// Within a plane, bit (c, y, x) sits at ((c / group * height + y) * width + x) * group + c % group.
+// group is 1 for every layer output (plain C x H x W, row-major) and T for the encoded input,
+// whose T thermometer bits of a pixel are adjacent (InputEncoding); a dense layer reads a plane
+// as the flat vector of its positions, so this order is also the flatten order.
+struct ActivationShape {
+  int levels = 1;
+  int channels = 1;
+  int height = 1;
+  int width = 1;
+  int group = 1;
+
+  int64_t plane_bits() const { return int64_t{channels} * height * width; }
+  int64_t index(int c, int y, int x) const {
+    return ((int64_t{c / group} * height + y) * width + x) * group + c % group;
+  }
+  bool operator==(const ActivationShape&) const = default;
+};
+
+// One layer of a model. kLutDense and kLutConv2d carry a LUT array (the fields from num_inputs to
+// thresholds); kMaxPool carries only its window.
+//
+// LUT array: each output neuron o has connections c in [conn_offset[o], conn_offset[o+1]);
+// connection c is a K-LUT reading input positions lut_inputs[c*k .. c*k+k-1] (entry 0 is the
+// connection's own input, the rest are the extra inputs of logic expansion). For every input
+// level l the LUT reads bit-plane l of its inputs and uses its own table
+// tables[c*input_levels + l] (low 2^k bits used). For kLutDense the positions index the flat
+// input plane; for kLutConv2d they index the receptive window, position (ci * kernel_h + ky) *
+// kernel_w + kx, and the array computes output channel o at every output pixel.
 //
 // Per output o:  pc_l = number of connections whose level-l LUT outputs 1,
 //                acc  = sum_l level_weights[l] * pc_l   (integer, exact).
@@ -43,7 +73,10 @@ enum class LayerOutput {
 // bit2 = s*acc >= t[3 + 2*bit0 + bit1]; ... (bit b uses t[(2^b - 1) + prefix of earlier bits]).
 // A plain XNOR connection of a binarized network is the k = 1 case: table 0b10 (weight +1) or
 // 0b01 (weight -1).
-struct LutDenseLayer {
+struct Layer {
+  LayerKind kind = LayerKind::kLutDense;
+  // kLutDense: flat input positions and output neurons. kLutConv2d: window positions
+  // (in_channels * kernel_h * kernel_w) and output channels.
   int num_inputs = 0;
   int input_levels = 1;
   int num_outputs = 0;
@@ -51,13 +84,20 @@ struct LutDenseLayer {
   LayerOutput output = LayerOutput::kResidualSign;
   int output_levels = 1;  // bits per output neuron for kResidualSign; 0 for kArgmax
 
-  std::vector<int64_t> level_weights;   // input_levels entries, > 0
-  std::vector<uint32_t> conn_offset;    // num_outputs + 1 entries, ascending, starts at 0
-  std::vector<uint32_t> lut_inputs;     // num_connections() * k entries, each < num_inputs
-  std::vector<uint64_t> tables;         // num_connections() * input_levels entries
-  std::vector<int8_t> output_sign;      // num_outputs entries (kResidualSign)
-  std::vector<int64_t> thresholds;      // num_outputs * thresholds_per_output() (kResidualSign)
+  std::vector<int64_t> level_weights;  // input_levels entries, > 0
+  std::vector<uint32_t> conn_offset;   // num_outputs + 1 entries, ascending, starts at 0
+  std::vector<uint32_t> lut_inputs;    // num_connections() * k entries, each < num_inputs
+  std::vector<uint64_t> tables;        // num_connections() * input_levels entries
+  std::vector<int8_t> output_sign;     // num_outputs entries (kResidualSign)
+  std::vector<int64_t> thresholds;     // num_outputs * thresholds_per_output() (kResidualSign)
 
+  // kLutConv2d and kMaxPool: the window and its step (valid: no padding; output size
+  // (H - kernel_h) / stride + 1, rounded down).
+  int kernel_h = 1;
+  int kernel_w = 1;
+  int stride = 1;
+
+  bool has_luts() const { return kind != LayerKind::kMaxPool; }
   size_t num_connections() const { return conn_offset.empty() ? 0 : conn_offset.back(); }
   int thresholds_per_output() const {
     return output == LayerOutput::kResidualSign ? (1 << output_levels) - 1 : 0;
@@ -65,16 +105,31 @@ struct LutDenseLayer {
   uint64_t table_mask() const { return k >= 6 ? ~uint64_t{0} : (uint64_t{1} << (1 << k)) - 1; }
 };
 
+const char* layer_kind_name(LayerKind kind);  // "lut_dense", "lut_conv2d", "max_pool"
+
 struct Model {
   std::string name;
   InputEncoding input;
   int num_classes = 0;
-  std::vector<LutDenseLayer> layers;
+  std::vector<Layer> layers;
   // Free-form provenance (training config, seed, metrics); not needed for inference.
   std::string metadata_json = "{}";
 };
 
-// Throws lutnet::Error naming the first inconsistency ("layer 2: lut_inputs[17] = 300 >= 256").
+// The shape of the encoded input: one level; for a C x H x W image C*T channels in groups of T
+// (a 2-D shape is 1 x H x W, a 1-D shape of N pixels is N x 1 x 1).
+ActivationShape input_activation_shape(const InputEncoding& input);
+
+// Shape inference: entry i is the input of layer i, the last entry the output of the last layer.
+// Throws lutnet::Error naming the layer whose shape does not fit the chain ("layer 3: max_pool
+// window 3x3 is larger than its 2x2 input").
+std::vector<ActivationShape> infer_shapes(const Model& model);
+
+// The output shape of `layer` reading `in` (no checks beyond what the arithmetic needs).
+ActivationShape layer_output_shape(const Layer& layer, const ActivationShape& in);
+
+// Infers the shapes, then checks everything else. Throws lutnet::Error naming the first
+// inconsistency ("layer 2: lut_inputs[17] = 300 >= 256").
 void validate(const Model& model);
 
 // Evaluates threshold bit `bit` of a residual-sign output given the bits decided before it.

@@ -119,15 +119,10 @@ uint64_t parse_table(const Reader& r, const std::string& hex, int k, const std::
   return value;
 }
 
-LutDenseLayer parse_layer(const Reader& r, const json& j, const std::string& where) {
-  const std::string type = r.string(j, "type", where);
-  if (type != "lut_dense")
-    r.fail(where, fmt::format("unknown layer type '{}' (this version reads 'lut_dense')",
-                              printable(type)));
-  LutDenseLayer layer;
-  layer.num_inputs = r.integer<int>(j, "num_inputs", where, 1, 1 << 28);
+// The LUT array fields shared by lut_dense and lut_conv2d (num_inputs and num_outputs are set
+// by the caller).
+void parse_luts(const Reader& r, const json& j, const std::string& where, Layer& layer) {
   layer.input_levels = r.integer<int>(j, "input_levels", where, 1, kMaxLevels);
-  layer.num_outputs = r.integer<int>(j, "num_outputs", where, 1, 1 << 24);
   layer.k = r.integer<int>(j, "k", where, 1, kMaxLutInputs);
   const std::string output = r.string(j, "output", where);
   if (output == "residual_sign") {
@@ -156,7 +151,93 @@ LutDenseLayer parse_layer(const Reader& r, const json& j, const std::string& whe
     layer.thresholds =
         r.integers<int64_t>(j, "thresholds", where, -(int64_t{1} << 52), int64_t{1} << 52);
   }
+}
+
+// "kernel" or "window": [height, width].
+void parse_window(const Reader& r, const json& j, const char* key, const std::string& where,
+                  Layer& layer) {
+  const auto size = r.integers<int>(j, key, where, 1, 64);
+  if (size.size() != 2) r.fail(where, fmt::format("'{}' must be [height, width]", key));
+  layer.kernel_h = size[0];
+  layer.kernel_w = size[1];
+  layer.stride = r.integer<int>(j, "stride", where, 1, 64);
+}
+
+Layer parse_layer(const Reader& r, const json& j, const std::string& where, int version) {
+  const std::string type = r.string(j, "type", where);
+  Layer layer;
+  if (type == "lut_dense") {
+    layer.kind = LayerKind::kLutDense;
+    layer.num_inputs = r.integer<int>(j, "num_inputs", where, 1, 1 << 28);
+    layer.num_outputs = r.integer<int>(j, "num_outputs", where, 1, 1 << 24);
+    parse_luts(r, j, where, layer);
+  } else if (type == "lut_conv2d" && version >= 2) {
+    layer.kind = LayerKind::kLutConv2d;
+    const int in_channels = r.integer<int>(j, "in_channels", where, 1, 1 << 20);
+    layer.num_outputs = r.integer<int>(j, "out_channels", where, 1, 1 << 24);
+    parse_window(r, j, "kernel", where, layer);
+    layer.num_inputs = in_channels * layer.kernel_h * layer.kernel_w;
+    if (layer.num_inputs > (1 << 28)) r.fail(where, "the receptive window is too large");
+    parse_luts(r, j, where, layer);
+  } else if (type == "max_pool" && version >= 2) {
+    layer.kind = LayerKind::kMaxPool;
+    parse_window(r, j, "window", where, layer);
+  } else {
+    r.fail(where,
+           fmt::format("unknown layer type '{}' (version {} reads {})", printable(type), version,
+                       version >= 2 ? "'lut_dense', 'lut_conv2d' and 'max_pool'" : "'lut_dense'"));
+  }
   return layer;
+}
+
+// The oldest version that can express the model: files of dense-only models stay version 1, so
+// older readers still load them and their bytes do not change.
+int required_version(const Model& model) {
+  for (const auto& layer : model.layers)
+    if (layer.kind != LayerKind::kLutDense) return 2;
+  return 1;
+}
+
+void write_luts(std::ostringstream& out, const Layer& layer) {
+  json tables = json::array();
+  for (uint64_t t : layer.tables) tables.push_back(table_to_hex(t, layer.k));
+  out << "\"input_levels\": " << layer.input_levels << ",\n";
+  if (layer.kind == LayerKind::kLutDense) out << "\"num_outputs\": " << layer.num_outputs << ",\n";
+  out << "\"k\": " << layer.k << ",\n";
+  out << "\"output\": \"" << output_name(layer.output) << "\",\n";
+  if (layer.output == LayerOutput::kResidualSign)
+    out << "\"output_levels\": " << layer.output_levels << ",\n";
+  out << "\"level_weights\": " << json(layer.level_weights).dump() << ",\n";
+  out << "\"conn_offset\": " << json(layer.conn_offset).dump() << ",\n";
+  out << "\"lut_inputs\": " << json(layer.lut_inputs).dump() << ",\n";
+  if (layer.output == LayerOutput::kResidualSign) {
+    out << "\"output_sign\": " << json(layer.output_sign).dump() << ",\n";
+    out << "\"thresholds\": " << json(layer.thresholds).dump() << ",\n";
+  }
+  out << "\"tables\": " << tables.dump() << "\n";
+}
+
+void write_layer(std::ostringstream& out, const Layer& layer) {
+  out << "{\n";
+  out << "\"type\": \"" << layer_kind_name(layer.kind) << "\",\n";
+  switch (layer.kind) {
+    case LayerKind::kLutDense:
+      out << "\"num_inputs\": " << layer.num_inputs << ",\n";
+      write_luts(out, layer);
+      break;
+    case LayerKind::kLutConv2d:
+      out << "\"in_channels\": " << layer.num_inputs / (layer.kernel_h * layer.kernel_w) << ",\n";
+      out << "\"out_channels\": " << layer.num_outputs << ",\n";
+      out << "\"kernel\": [" << layer.kernel_h << "," << layer.kernel_w << "],\n";
+      out << "\"stride\": " << layer.stride << ",\n";
+      write_luts(out, layer);
+      break;
+    case LayerKind::kMaxPool:
+      out << "\"window\": [" << layer.kernel_h << "," << layer.kernel_w << "],\n";
+      out << "\"stride\": " << layer.stride << "\n";
+      break;
+  }
+  out << "}";
 }
 
 }  // namespace
@@ -169,33 +250,14 @@ std::string model_to_json(const Model& model) {
                 {"thresholds", model.input.thresholds}};
   out << "{\n";
   out << "\"format\": \"lutnet-model\",\n";
-  out << "\"version\": " << kModelFormatVersion << ",\n";
+  out << "\"version\": " << required_version(model) << ",\n";
   out << "\"name\": " << json(model.name).dump() << ",\n";
   out << "\"input\": " << input.dump() << ",\n";
   out << "\"num_classes\": " << model.num_classes << ",\n";
   out << "\"layers\": [\n";
   for (size_t i = 0; i < model.layers.size(); ++i) {
-    const auto& layer = model.layers[i];
-    json tables = json::array();
-    for (uint64_t t : layer.tables) tables.push_back(table_to_hex(t, layer.k));
-    out << "{\n";
-    out << "\"type\": \"lut_dense\",\n";
-    out << "\"num_inputs\": " << layer.num_inputs << ",\n";
-    out << "\"input_levels\": " << layer.input_levels << ",\n";
-    out << "\"num_outputs\": " << layer.num_outputs << ",\n";
-    out << "\"k\": " << layer.k << ",\n";
-    out << "\"output\": \"" << output_name(layer.output) << "\",\n";
-    if (layer.output == LayerOutput::kResidualSign)
-      out << "\"output_levels\": " << layer.output_levels << ",\n";
-    out << "\"level_weights\": " << json(layer.level_weights).dump() << ",\n";
-    out << "\"conn_offset\": " << json(layer.conn_offset).dump() << ",\n";
-    out << "\"lut_inputs\": " << json(layer.lut_inputs).dump() << ",\n";
-    if (layer.output == LayerOutput::kResidualSign) {
-      out << "\"output_sign\": " << json(layer.output_sign).dump() << ",\n";
-      out << "\"thresholds\": " << json(layer.thresholds).dump() << ",\n";
-    }
-    out << "\"tables\": " << tables.dump() << "\n";
-    out << (i + 1 < model.layers.size() ? "},\n" : "}\n");
+    write_layer(out, model.layers[i]);
+    out << (i + 1 < model.layers.size() ? ",\n" : "\n");
   }
   out << "],\n";
   json metadata = json::parse(model.metadata_json, nullptr, false);
@@ -221,9 +283,9 @@ Model model_from_json(const std::string& text, const std::string& source_name) {
   if (!j.contains("format") || j["format"] != "lutnet-model")
     r.fail("top level", "not a lutnet model file (missing \"format\": \"lutnet-model\")");
   const int version = r.integer<int>(j, "version", "top level", 0, 1 << 20);
-  if (version != kModelFormatVersion)
+  if (version < 1 || version > kModelFormatVersion)
     r.fail("top level", fmt::format("model format version {} is not supported (this build reads "
-                                    "version {})",
+                                    "versions 1 to {})",
                                     version, kModelFormatVersion));
   Model model;
   model.name = r.string(j, "name", "top level");
@@ -234,7 +296,7 @@ Model model_from_json(const std::string& text, const std::string& source_name) {
   const json& layers = r.field(j, "layers", "top level");
   if (!layers.is_array()) r.fail("top level", "'layers' must be an array");
   for (size_t i = 0; i < layers.size(); ++i)
-    model.layers.push_back(parse_layer(r, layers[i], fmt::format("layer {}", i)));
+    model.layers.push_back(parse_layer(r, layers[i], fmt::format("layer {}", i), version));
   if (j.contains("metadata")) model.metadata_json = j["metadata"].dump();
   try {
     validate(model);

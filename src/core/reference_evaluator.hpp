@@ -10,8 +10,11 @@ namespace lutnet {
 
 // What one layer computed for one image.
 struct LayerTrace {
-  std::vector<int64_t> accumulators;  // num_outputs
-  std::vector<uint8_t> output_bits;   // output_levels planes of num_outputs bits, plane-major
+  // Per output (dense) or per (output channel, row, column) row-major (conv); empty for max_pool.
+  std::vector<int64_t> accumulators;
+  // The layer's output activation: output_levels planes, plane-major, each in the layer's
+  // ActivationShape order (core/model.hpp); empty for the argmax layer.
+  std::vector<uint8_t> output_bits;
 };
 
 struct Prediction {
@@ -19,8 +22,16 @@ struct Prediction {
   std::vector<int64_t> scores;  // the last layer's accumulators
 };
 
-// Runs one layer. `input_bits` holds input_levels planes of num_inputs bits (0/1), plane-major.
-LayerTrace evaluate_layer(const LutDenseLayer& layer, const uint8_t* input_bits);
+// Runs the LUT array of a dense layer (or of a conv layer at one pixel) on input_levels planes of
+// num_inputs bits (0/1), plane-major.
+LayerTrace evaluate_lut_array(const Layer& layer, const uint8_t* input_bits);
+
+// Runs one layer of any kind on its input activation of shape `in` (bits 0/1, plane-major).
+LayerTrace evaluate_layer(const Layer& layer, const ActivationShape& in, const uint8_t* input_bits);
+
+// Lexicographic maximum of residual-sign codes (bit 0 most significant), in place: `best` and
+// `candidate` hold one code's `levels` bits.
+void max_code(uint8_t* best, const uint8_t* candidate, int levels);
 
 // Index of the first maximum.
 int argmax(const std::vector<int64_t>& scores);

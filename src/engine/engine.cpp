@@ -113,6 +113,7 @@ OpCosts op_costs(Isa isa) {
 }
 
 struct LayerData {
+  std::vector<uint32_t> window_base;  // conv
   std::vector<uint32_t> headers;
   std::vector<uint64_t> records;
   std::vector<uint32_t> level_weights;
@@ -122,7 +123,7 @@ struct LayerData {
 };
 
 // Builds one layer's plan for words of word_bits samples; adds its operations to ops.
-void build_layer(const LutDenseLayer& layer, int word_bits, const OpCosts& cost, LayerData& out,
+void build_layer(const Layer& layer, int word_bits, const OpCosts& cost, LayerData& out,
                  PlanOps& ops, size_t& max_scratch) {
   const uint32_t n_in = static_cast<uint32_t>(layer.num_inputs);
   const uint32_t levels = static_cast<uint32_t>(layer.input_levels);
@@ -245,6 +246,59 @@ void build_layer(const LutDenseLayer& layer, int word_bits, const OpCosts& cost,
   p.level_weights = out.level_weights.data();
   p.compare = out.compare.data();
   p.invert = out.invert.data();
+}
+
+// Plane buffer words of an activation (plan.hpp): zeros, ones, then each level and complement.
+size_t planes_of(const ActivationShape& shape) {
+  return 2 + 2 * static_cast<size_t>(shape.levels) * static_cast<size_t>(shape.plane_bits());
+}
+
+// Output pixels a layer's LUT array runs for: 1 for a dense layer.
+double pixels_of(const LayerPlan& p) {
+  return p.kind == detail::kDenseStep
+             ? 1.0
+             : static_cast<double>(p.window.out_height) * p.window.out_width;
+}
+
+// The geometry of a conv or pool layer; build_layer has already built a conv layer's LUT array
+// (over its window positions) for one pixel, and counted its operations once.
+void build_window(const Layer& layer, const ActivationShape& in, const ActivationShape& out,
+                  LayerData& data, PlanOps& ops) {
+  detail::WindowPlan& g = data.plan.window;
+  g.in_plane_bits = static_cast<uint32_t>(in.plane_bits());
+  g.out_plane_bits = static_cast<uint32_t>(out.plane_bits());
+  g.levels = static_cast<uint32_t>(in.levels);
+  g.channels = static_cast<uint32_t>(in.channels);
+  g.in_height = static_cast<uint32_t>(in.height);
+  g.in_width = static_cast<uint32_t>(in.width);
+  g.group = static_cast<uint32_t>(in.group);
+  g.stride = static_cast<uint32_t>(layer.stride);
+  g.kernel_h = static_cast<uint32_t>(layer.kernel_h);
+  g.kernel_w = static_cast<uint32_t>(layer.kernel_w);
+  g.out_height = static_cast<uint32_t>(out.height);
+  g.out_width = static_cast<uint32_t>(out.width);
+  const double pixels = static_cast<double>(out.height) * out.width;
+  if (layer.kind == LayerKind::kMaxPool) {
+    data.plan.kind = detail::kPoolStep;
+    // Per window element after the first: 3 ops for the order, 2 per level for the update.
+    ops.threshold +=
+        pixels * in.channels * (layer.kernel_h * layer.kernel_w - 1) * (3.0 * in.levels + 1);
+    return;
+  }
+  data.plan.kind = detail::kConvStep;
+  g.window_size = static_cast<uint32_t>(layer.num_inputs);
+  for (int c = 0; c < in.channels; ++c)
+    for (int ky = 0; ky < layer.kernel_h; ++ky)
+      for (int kx = 0; kx < layer.kernel_w; ++kx)
+        data.window_base.push_back(static_cast<uint32_t>(in.index(c, ky, kx)));
+  g.window_base = data.window_base.data();
+  g.buffer_words =
+      static_cast<uint32_t>(std::max(planes_of({in.levels, layer.num_inputs, 1, 1, 1}),
+                                     planes_of({out.levels, layer.num_outputs, 1, 1, 1})));
+  ops.lut *= pixels;
+  ops.popcount *= pixels;
+  ops.accumulate *= pixels;
+  ops.threshold *= pixels;
 }
 
 // Persistent workers that wait passively (a busy-waiting pool stalls a hyperthread sibling).
@@ -389,39 +443,62 @@ CompiledModel CompiledModel::compile(const Model& model, const EngineOptions& op
   for (size_t j = 0; j < model.input.thresholds.size() && j < 8; ++j)
     enc.thresholds[j] = model.input.thresholds[j];
 
+  const std::vector<ActivationShape> shapes = infer_shapes(model);
   size_t max_planes = 0;
-  for (const auto& layer : model.layers)
-    max_planes = std::max<size_t>(
-        max_planes, 2 + 2 * static_cast<size_t>(layer.input_levels) * layer.num_inputs);
+  for (size_t i = 0; i + 1 < shapes.size(); ++i)
+    max_planes = std::max<size_t>(max_planes, planes_of(shapes[i]));
   size_t max_scratch = 8;
   size_t max_partial = 0;  // accumulators kept between the levels of a layer
+  size_t max_window = 0;   // words of a conv layer's window or pixel buffer
   const size_t n_layers = model.layers.size();
   impl->layers.resize(n_layers);
   std::vector<PlanOps> layer_ops(n_layers);
   for (size_t i = 0; i < n_layers; ++i) {
-    build_layer(model.layers[i], bits, cost, impl->layers[i], layer_ops[i], max_scratch);
-    const LayerPlan& p = impl->layers[i].plan;
+    LayerData& data = impl->layers[i];
+    const Layer& layer = model.layers[i];
+    if (layer.has_luts()) build_layer(layer, bits, cost, data, layer_ops[i], max_scratch);
+    if (layer.kind != LayerKind::kLutDense)
+      build_window(layer, shapes[i], shapes[i + 1], data, layer_ops[i]);
+    LayerPlan& p = data.plan;
     max_partial =
         std::max(max_partial, static_cast<size_t>(plane_class(p.acc_bits)) * p.num_outputs);
+    max_window = std::max<size_t>(max_window, p.window.buffer_words);
   }
   // Code generation from the last layer back: a layer writes complement planes only when the
-  // next one runs the generic kernel (whose leaves read them).
+  // next one runs the generic dense kernel (whose leaves read them; a conv layer makes its own
+  // complements when it gathers its window).
   for (size_t i = n_layers; i-- > 0;) {
     LayerPlan& p = impl->layers[i].plan;
-    p.write_complements = i + 1 < n_layers && !impl->layers[i + 1].plan.jit;
-    if (impl->isa != Isa::kAvx512 || !options.generate_code) continue;
-    detail::JitLayer jit =
-        detail::jit_avx512_layer(model.layers[i], static_cast<int>(p.acc_bits),
-                                 max_planes * (bits / 8), p.compare, p.write_complements);
-    if (!jit.fn) continue;
-    p.jit = jit.fn;
-    layer_ops[i] = {jit.lut_ops, jit.adder_ops, 0, jit.threshold_ops};
-    impl->generated.push_back(std::move(jit));
+    const bool next_reads_complements = i + 1 < n_layers &&
+                                        impl->layers[i + 1].plan.kind == detail::kDenseStep &&
+                                        !impl->layers[i + 1].plan.jit;
+    p.window.write_complements = next_reads_complements;
+    p.write_complements = p.kind == detail::kDenseStep && next_reads_complements;
+    if (p.kind == detail::kPoolStep) continue;
+    if (impl->isa == Isa::kAvx512 && options.generate_code) {
+      const size_t stride = p.kind == detail::kConvStep ? p.window.buffer_words : max_planes;
+      detail::JitLayer jit =
+          detail::jit_avx512_layer(model.layers[i], static_cast<int>(p.acc_bits),
+                                   stride * (bits / 8), p.compare, p.write_complements);
+      if (jit.fn) {
+        p.jit = jit.fn;
+        const double repeats = pixels_of(p);
+        layer_ops[i] = {jit.lut_ops * repeats, jit.adder_ops * repeats, 0,
+                        jit.threshold_ops * repeats};
+        impl->generated.push_back(std::move(jit));
+      }
+    }
+    p.window.gather_complements = p.kind == detail::kConvStep && !p.jit;
   }
   for (size_t i = 0; i < n_layers; ++i) {
     LayerPlan& p = impl->layers[i].plan;
-    if (!p.jit && !p.write_complements)  // build_layer counted the complements
-      layer_ops[i].threshold -= cost.not_ * p.out_levels * p.num_outputs;
+    if (p.kind != detail::kPoolStep && !p.jit && !p.write_complements)  // counted by build_layer
+      layer_ops[i].threshold -= cost.not_ * p.out_levels * p.num_outputs * pixels_of(p);
+    if (p.window.write_complements)
+      layer_ops[i].threshold += cost.not_ * p.window.levels * p.window.out_plane_bits;
+    if (p.window.gather_complements)
+      layer_ops[i].threshold += cost.not_ * p.window.levels * p.window.window_size *
+                                p.window.out_height * p.window.out_width;
     impl->ops.lut += layer_ops[i].lut;
     impl->ops.popcount += layer_ops[i].popcount;
     impl->ops.accumulate += layer_ops[i].accumulate;
@@ -429,7 +506,8 @@ CompiledModel CompiledModel::compile(const Model& model, const EngineOptions& op
     impl->layer_plans.push_back(p);
   }
   const LayerPlan& last = impl->layer_plans.back();
-  enc.write_complements = !impl->layer_plans.front().jit;
+  enc.write_complements =
+      impl->layer_plans.front().kind == detail::kDenseStep && !impl->layer_plans.front().jit;
   if (enc.write_complements) impl->ops.threshold += cost.not_ * model.input.num_bits();
   impl->plan.layers = impl->layer_plans.data();
   impl->plan.num_layers = static_cast<uint32_t>(impl->layer_plans.size());
@@ -456,6 +534,8 @@ CompiledModel CompiledModel::compile(const Model& model, const EngineOptions& op
     ws.scratch = take(max_scratch * word_bytes);
     ws.acc = take(group * last.num_outputs * last.acc_bits * word_bytes);
     ws.partial = take(max_partial * word_bytes);
+    ws.window = take(group * max_window * word_bytes);
+    ws.pixel = take(group * max_window * word_bytes);
     const size_t blocks = (static_cast<size_t>(impl->num_pixels) + 63) / 64;
     ws.rows = static_cast<uint64_t*>(take(64 * blocks * enc.num_thresholds * sizeof(uint64_t)));
     impl->workspaces.push_back(ws);
@@ -568,8 +648,20 @@ PeakRate measure_peak_word_ops(Isa isa, double seconds, int threads) {
 
 std::vector<LayerStats> layer_stats(const Model& model) {
   std::vector<LayerStats> out;
-  for (const auto& layer : model.layers) {
+  const std::vector<ActivationShape> shapes = infer_shapes(model);
+  for (size_t li = 0; li < model.layers.size(); ++li) {
+    const Layer& layer = model.layers[li];
     LayerStats s;
+    s.kind = layer.kind;
+    if (!layer.has_luts()) {
+      s.inputs = static_cast<int>(shapes[li].plane_bits());
+      s.input_levels = shapes[li].levels;
+      s.outputs = static_cast<int>(shapes[li + 1].plane_bits());
+      out.push_back(std::move(s));
+      continue;
+    }
+    if (layer.kind == LayerKind::kLutConv2d)
+      s.pixels = int64_t{shapes[li + 1].height} * shapes[li + 1].width;
     s.inputs = layer.num_inputs;
     s.input_levels = layer.input_levels;
     s.outputs = layer.num_outputs;

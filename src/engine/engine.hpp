@@ -89,9 +89,11 @@ PeakRate measure_peak_word_ops(Isa isa, double seconds = 0.2, int threads = 1);
 
 // Per-layer facts for `lutnet eval` (computed from the model, independent of the ISA).
 struct LayerStats {
-  int inputs = 0;  // input positions (per level)
+  LayerKind kind = LayerKind::kLutDense;
+  int inputs = 0;  // input positions (per level); for conv: window positions
   int input_levels = 0;
-  int outputs = 0;
+  int outputs = 0;     // dense: neurons; conv: output channels; pool: output bits per level
+  int64_t pixels = 1;  // conv: output pixels the LUT array runs for
   int k = 0;
   size_t connections = 0;    // kept connections = LUTs per level
   double fraction_kept = 0;  // connections / (inputs * outputs)

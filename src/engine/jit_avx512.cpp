@@ -144,8 +144,8 @@ struct OutOfRegisters {};
 
 class LayerGenerator {
  public:
-  LayerGenerator(const LutDenseLayer& layer, int acc_bits, size_t plane_stride,
-                 const uint64_t* compare, bool write_complements)
+  LayerGenerator(const Layer& layer, int acc_bits, size_t plane_stride, const uint64_t* compare,
+                 bool write_complements)
       : layer_(layer),
         acc_bits_(acc_bits),
         plane_stride_(plane_stride),
@@ -463,7 +463,7 @@ class LayerGenerator {
     }
   }
 
-  const LutDenseLayer& layer_;
+  const Layer& layer_;
   const int acc_bits_;
   const size_t plane_stride_;
   const uint64_t* compare_;
@@ -478,7 +478,7 @@ class LayerGenerator {
 
 }  // namespace
 
-JitLayer jit_avx512_layer(const LutDenseLayer& layer, int acc_bits, size_t plane_stride,
+JitLayer jit_avx512_layer(const Layer& layer, int acc_bits, size_t plane_stride,
                           const uint64_t* compare, bool write_complements) {
   JitLayer out;
 #ifndef LUTNET_JIT_AVAILABLE

@@ -53,7 +53,7 @@ struct JitLayer {
 // constants c in [0, 2^acc_bits] (output bit = acc >= c, inverted for a negative output sign).
 // Returns an empty JitLayer when the layer does not fit the generator (accumulators too wide for
 // the registers) or executable memory is unavailable; the caller then uses the generic kernel.
-JitLayer jit_avx512_layer(const LutDenseLayer& layer, int acc_bits, size_t plane_stride,
+JitLayer jit_avx512_layer(const Layer& layer, int acc_bits, size_t plane_stride,
                           const uint64_t* compare, bool write_complements);
 
 }  // namespace lutnet::engine::detail

@@ -24,7 +24,33 @@ inline constexpr int kMaxThresholds = (1 << kMaxLevels) - 1;
 //
 // Records hold plane offsets in units of 8 bytes (plane * word_bits / 64), so that the kernel
 // addresses base + offset * 8 without a shift; 16-bit offsets (32-bit when wide) packed in qwords.
+// How a layer runs. A dense layer runs its LUT array once on the whole input. A conv layer runs
+// the array of its receptive window once per output pixel: the window's planes are gathered into
+// a window buffer (the layout above for num_inputs = window positions), the array writes one
+// pixel's output planes into a pixel buffer, and these are scattered into the output. A pool
+// layer has no LUT array (its records, headers and jit are empty).
+enum StepKind : uint32_t { kDenseStep = 0, kConvStep = 1, kPoolStep = 2 };
+
+// The geometry of a conv or pool step (ActivationShape of core/model.hpp).
+struct WindowPlan {
+  uint32_t in_plane_bits;   // N of the input buffer: planes 2 + l*2N + i
+  uint32_t out_plane_bits;  // N of the output buffer
+  uint32_t levels;          // input levels
+  uint32_t channels;        // pool: channels (conv: the LUT array's outputs)
+  uint32_t window_size;     // conv: window positions (the LUT array's inputs)
+  uint32_t in_height, in_width, group, stride, kernel_h, kernel_w;
+  uint32_t out_height, out_width;
+  // Conv: per window position w = (c * kernel_h + ky) * kernel_w + kx, its input position at
+  // output pixel (0, 0); pixel (y, x) adds (y * in_width + x) * stride * group.
+  const uint32_t* window_base;
+  uint32_t buffer_words;    // conv: words between chunks of the window and pixel buffers
+  bool gather_complements;  // conv: the LUT kernel reads complement planes of the window
+  bool write_complements;   // the next layer reads complement planes of this output
+};
+
 struct LayerPlan {
+  StepKind kind;
+  WindowPlan window;  // conv and pool
   uint32_t num_outputs;
   uint32_t num_levels;  // input levels L
   uint32_t out_levels;  // output bits per neuron; 0 for the argmax layer
@@ -47,7 +73,8 @@ struct LayerPlan {
   // plane buffers ModelPlan::buffer_words apart: hidden layers write their output planes except
   // planes 0 and 1, the argmax layer its accumulators (jit_avx512.hpp).
   void (*jit)(const char* planes, char* out, size_t chunks);
-  // Whether the next layer reads complement planes (generated code does not): skip writing them.
+  // Whether the reader of the LUT array's output planes (the next layer, or for conv the
+  // scatter) reads complement planes (generated code does not): skip writing them.
   bool write_complements;
 };
 
@@ -75,6 +102,8 @@ struct Workspace {
   void* acc;         // group_chunks * num_classes * acc_bits words: argmax layer accumulators
   void* partial;     // accumulators between the levels of a layer (generic kernel)
   uint64_t* rows;    // 64 * max(1, pixel blocks * T) qwords: encoding masks, class scores
+  void* window;      // conv: group_chunks * max buffer_words words of gathered window planes
+  void* pixel;       // conv: the same size, one output pixel's planes
 };
 
 // One ISA's kernels. run_group evaluates up to group_chunks * word_bits images (count) starting

@@ -23,7 +23,7 @@ struct LayerAnalysis {
   std::vector<uint8_t> live_neuron;
 };
 
-bool neuron_live(const LutDenseLayer& layer, const std::vector<uint8_t>& live_out, int o) {
+bool neuron_live(const Layer& layer, const std::vector<uint8_t>& live_out, int o) {
   if (layer.output == LayerOutput::kArgmax) return true;
   for (int b = 0; b < layer.output_levels; ++b)
     if (live_out[static_cast<size_t>(b) * layer.num_outputs + o]) return true;
@@ -312,8 +312,7 @@ class Generator {
   }
 
   // Neuron o's heaps with stand-in bits (only their shape matters).
-  std::vector<ScaledHeap> shape_heaps(const LutDenseLayer& layer, const LayerAnalysis& a,
-                                      int o) const {
+  std::vector<ScaledHeap> shape_heaps(const Layer& layer, const LayerAnalysis& a, int o) const {
     constexpr Net kStandIn = 2;  // any non-constant net
     std::vector<ScaledHeap> heaps(static_cast<size_t>(layer.input_levels));
     int64_t constant = 0;
@@ -333,8 +332,8 @@ class Generator {
 
   // The residual-sign bits of neuron o: bit b compares sign * acc with threshold
   // t[(2^b - 1) + prefix], prefix = the earlier bits with bit 0 most significant.
-  std::vector<Net> threshold_bits(Netlist& nl, const LutDenseLayer& layer, const LayerAnalysis& a,
-                                  int o, const std::vector<Net>& sum, int64_t max_value,
+  std::vector<Net> threshold_bits(Netlist& nl, const Layer& layer, const LayerAnalysis& a, int o,
+                                  const std::vector<Net>& sum, int64_t max_value,
                                   int64_t constant) {
     int needed = 0;
     for (int b = 0; b < layer.output_levels; ++b)
@@ -496,6 +495,12 @@ HdlDesign generate_verilog(const Model& model, const HdlOptions& options) {
 HdlDesign generate_verilog(const Model& model, const HdlOptions& options,
                            std::vector<Netlist>* netlists) {
   validate(model);
+  for (size_t i = 0; i < model.layers.size(); ++i)
+    if (model.layers[i].kind != LayerKind::kLutDense)
+      throw Error(fmt::format(
+          "layer {} is a {} layer: the Verilog writer builds lut_dense layers only so far "
+          "(streaming conv and pool RTL is not written yet)",
+          i, layer_kind_name(model.layers[i].kind)));
   if (!valid_identifier(options.top_name))
     throw Error(fmt::format("top module name '{}' is not a plain Verilog identifier",
                             sanitize(options.top_name)));

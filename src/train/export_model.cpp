@@ -38,7 +38,7 @@ Model export_model(const Network& network, const InputEncoding& input, const std
   model.num_classes = static_cast<int>(layers.back().num_outputs);
   for (size_t li = 0; li < layers.size(); ++li) {
     const Layer& layer = layers[li];
-    LutDenseLayer out;
+    lutnet::Layer out;
     out.num_inputs = static_cast<int>(layer.num_inputs);
     out.input_levels = static_cast<int>(layer.input_levels);
     out.num_outputs = static_cast<int>(layer.num_outputs);
@@ -152,7 +152,7 @@ HardTrace hard_forward(const Network& network, const Model& model, const torch::
   torch::Tensor planes = bits.to(torch::kBool).unsqueeze(1).cpu();  // [B, 1, N0]
   const int64_t batch = planes.size(0);
   for (size_t li = 0; li < model.layers.size(); ++li) {
-    const LutDenseLayer& spec = model.layers[li];
+    const lutnet::Layer& spec = model.layers[li];
     const Layer& layer = network.layers()[li];
     auto acc = torch::zeros({batch, spec.num_outputs}, torch::kInt64);
     for (int64_t l = 0; l < spec.input_levels; ++l) {

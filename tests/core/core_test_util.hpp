@@ -34,8 +34,8 @@ inline void expect_models_equal(const Model& a, const Model& b) {
   ASSERT_EQ(a.layers.size(), b.layers.size());
   for (size_t i = 0; i < a.layers.size(); ++i) {
     SCOPED_TRACE("layer " + std::to_string(i));
-    const LutDenseLayer& x = a.layers[i];
-    const LutDenseLayer& y = b.layers[i];
+    const Layer& x = a.layers[i];
+    const Layer& y = b.layers[i];
     EXPECT_EQ(x.num_inputs, y.num_inputs);
     EXPECT_EQ(x.input_levels, y.input_levels);
     EXPECT_EQ(x.num_outputs, y.num_outputs);
@@ -48,13 +48,17 @@ inline void expect_models_equal(const Model& a, const Model& b) {
     EXPECT_EQ(x.tables, y.tables);
     EXPECT_EQ(x.output_sign, y.output_sign);
     EXPECT_EQ(x.thresholds, y.thresholds);
+    EXPECT_EQ(x.kind, y.kind);
+    EXPECT_EQ(x.kernel_h, y.kernel_h);
+    EXPECT_EQ(x.kernel_w, y.kernel_w);
+    EXPECT_EQ(x.stride, y.stride);
   }
 }
 
 // A hidden layer whose every connection is k = 1 with the given table per input level.
-inline LutDenseLayer k1_layer(int num_inputs, int input_levels,
-                              const std::vector<std::vector<uint32_t>>& inputs_per_output) {
-  LutDenseLayer layer;
+inline Layer k1_layer(int num_inputs, int input_levels,
+                      const std::vector<std::vector<uint32_t>>& inputs_per_output) {
+  Layer layer;
   layer.num_inputs = num_inputs;
   layer.input_levels = input_levels;
   layer.num_outputs = static_cast<int>(inputs_per_output.size());
@@ -78,7 +82,7 @@ inline Model worked_example_model() {
 
   // Hidden neuron 0 counts the ones among all four input bits (XNOR with weight +1: table 0b10);
   // neuron 1 counts the zeros among bits 0 and 1 (weight -1: table 0b01).
-  LutDenseLayer hidden = k1_layer(4, 1, {{0, 1, 2, 3}, {0, 1}});
+  Layer hidden = k1_layer(4, 1, {{0, 1, 2, 3}, {0, 1}});
   hidden.output = LayerOutput::kResidualSign;
   hidden.output_levels = 2;
   hidden.level_weights = {1};
@@ -86,7 +90,7 @@ inline Model worked_example_model() {
   hidden.output_sign = {1, -1};
   hidden.thresholds = {2, 1, 3, -1, -2, 0};
 
-  LutDenseLayer out = k1_layer(2, 2, {{0}, {1}});
+  Layer out = k1_layer(2, 2, {{0}, {1}});
   out.output = LayerOutput::kArgmax;
   out.output_levels = 0;
   out.level_weights = {2, 1};
@@ -94,6 +98,52 @@ inline Model worked_example_model() {
 
   model.layers = {hidden, out};
   model.metadata_json = "{}";
+  return model;
+}
+
+// The conv model of the worked example in docs/model-format.md: a 3x3 binarized image, a 2x2
+// lut_conv2d layer with 2 output channels of 2 levels, a 2x2 / 2 max_pool, a 2-class argmax
+// layer. Its outputs are computed by hand in the tests (tests/core/model_conv_test.cpp).
+inline Model worked_conv_example_model() {
+  Model model;
+  model.name = "worked-conv-example";
+  model.input.shape = {1, 3, 3};
+  model.input.thresholds = {128};
+  model.num_classes = 2;
+
+  // Window positions w = ky * 2 + kx. Channel 0: AND(w0, w3) plus a wire from w1 (a k = 2 table
+  // that ignores its second input); channel 1: XOR(w0, w1) with a negative output sign.
+  Layer conv;
+  conv.kind = LayerKind::kLutConv2d;
+  conv.kernel_h = conv.kernel_w = 2;
+  conv.stride = 1;
+  conv.num_inputs = 4;
+  conv.input_levels = 1;
+  conv.num_outputs = 2;
+  conv.k = 2;
+  conv.output = LayerOutput::kResidualSign;
+  conv.output_levels = 2;
+  conv.level_weights = {1};
+  conv.conn_offset = {0, 2, 3};
+  conv.lut_inputs = {0, 3, 1, 1, 0, 1};
+  conv.tables = {0b1000, 0b1010, 0b0110};
+  conv.output_sign = {1, -1};
+  // Channel 0: acc 0 -> code 01, 1 -> 10, 2 -> 11. Channel 1 (-acc): acc 0 -> 10, acc 1 -> 01.
+  conv.thresholds = {1, 0, 2, 0, -1, 1};
+
+  Layer pool;
+  pool.kind = LayerKind::kMaxPool;
+  pool.kernel_h = pool.kernel_w = 2;
+  pool.stride = 2;
+
+  // Class c reads channel c's pooled code as 2 * bit0 + bit1.
+  Layer out = k1_layer(2, 2, {{0}, {1}});
+  out.output = LayerOutput::kArgmax;
+  out.output_levels = 0;
+  out.level_weights = {2, 1};
+  out.tables = {0b10, 0b10, 0b10, 0b10};
+
+  model.layers = {conv, pool, out};
   return model;
 }
 

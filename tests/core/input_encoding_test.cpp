@@ -47,7 +47,7 @@ TEST(InputEncoding, ModelReadsThermometerBitsInThatOrder) {
   model.input.shape = {1, 1, 2};
   model.input.thresholds = {85, 170};
   model.num_classes = 4;
-  LutDenseLayer layer = test::k1_layer(4, 1, {{0}, {1}, {2}, {3}});
+  Layer layer = test::k1_layer(4, 1, {{0}, {1}, {2}, {3}});
   layer.output = LayerOutput::kArgmax;
   layer.output_levels = 0;
   layer.level_weights = {1};

@@ -35,5 +35,18 @@ TEST(ModelFormatDoc, WorkedExampleIsExactlyWhatTheWriterProduces) {
   test::expect_models_equal(model_from_json(block, path), model);
 }
 
+TEST(ModelFormatDoc, WorkedConvExampleIsExactlyWhatTheWriterProduces) {
+  const std::string path = std::string(LUTNET_SOURCE_DIR) + "/docs/model-format.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  std::ostringstream doc;
+  doc << in.rdbuf();
+  const std::string block = json_block_after(doc.str(), "## 12. Worked conv example");
+  ASSERT_FALSE(block.empty()) << "no ```json block after '## 12. Worked conv example' in " << path;
+  const Model model = test::worked_conv_example_model();
+  EXPECT_EQ(block, model_to_json(model));
+  test::expect_models_equal(model_from_json(block, path), model);
+}
+
 }  // namespace
 }  // namespace lutnet

@@ -1,4 +1,5 @@
-// Seeded mutation fuzzing of the model reader. Valid model files are damaged in thousands of
+// Seeded mutation fuzzing of the model reader (dense version-1 and conv/pool version-2 files).
+// Valid model files are damaged in thousands of
 // reproducible ways; every damaged file must either load as a model that validates, evaluates and
 // round-trips, or be rejected with lutnet::Error. Anything else (another exception type, a crash,
 // a sanitizer report, a hang) is a bug in the reader or the validator.
@@ -221,9 +222,21 @@ std::vector<std::string> base_files() {
   specs[4].k = 3;
   specs[4].input_shape = {2, 2, 2};
   specs[4].seed = 5;
+  // Version 2: conv (stride 2, thermometer input), pool, then dense.
+  RandomModelSpec conv;
+  conv.input_shape = {2, 7, 6};
+  conv.input_bits_per_pixel = 2;
+  conv.convs = {{3, 3, 2, 2, 2, 1}, {2, 2, 2, 1, 0, 1}};
+  conv.hidden = {4};
+  conv.num_classes = 3;
+  conv.k = 3;
+  conv.keep_fraction = 0.3;
+  conv.seed = 6;
+  specs.push_back(conv);
   std::vector<std::string> files;
   for (const auto& spec : specs) files.push_back(model_to_json(make_random_model(spec)));
   files.push_back(model_to_json(test::worked_example_model()));
+  files.push_back(model_to_json(test::worked_conv_example_model()));
   return files;
 }
 
@@ -298,7 +311,7 @@ TEST_P(ModelFuzz, DamagedFilesLoadCleanlyOrFailWithLutnetError) {
   std::printf("fuzz base %zu: %d accepted, %d rejected\n", b, accepted, rejected);
 }
 
-INSTANTIATE_TEST_SUITE_P(StartingFiles, ModelFuzz, ::testing::Range(size_t{0}, size_t{6}));
+INSTANTIATE_TEST_SUITE_P(StartingFiles, ModelFuzz, ::testing::Range(size_t{0}, size_t{8}));
 
 }  // namespace
 }  // namespace lutnet

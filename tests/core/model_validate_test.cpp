@@ -164,8 +164,8 @@ TEST_P(ModelFileDefect, RejectsWithFileAndFieldInMessage) {
 }
 
 const FileDefect kFileDefects[] = {
-    {"version_2", [](json& j) { j["version"] = 2; },
-     "model format version 2 is not supported (this build reads version 1)"},
+    {"version_3", [](json& j) { j["version"] = 3; },
+     "model format version 3 is not supported (this build reads versions 1 to 2)"},
     {"version_0", [](json& j) { j["version"] = 0; }, "model format version 0 is not supported"},
     {"version_string", [](json& j) { j["version"] = "1"; }, "'version' must be an integer"},
     {"version_missing", [](json& j) { j.erase("version"); }, "missing field 'version'"},
@@ -175,11 +175,11 @@ const FileDefect kFileDefects[] = {
     {"k_seven", [](json& j) { j["layers"][1]["k"] = 7; }, "layer 1: 'k' = 7 is out of range 1..6"},
     {"k_float", [](json& j) { j["layers"][0]["k"] = 1.0; }, "layer 0: 'k' must be an integer"},
     {"unknown_type", [](json& j) { j["layers"][1]["type"] = "lut_conv2d"; },
-     "layer 1: unknown layer type 'lut_conv2d' (this version reads 'lut_dense')"},
+     "layer 1: unknown layer type 'lut_conv2d' (version 1 reads 'lut_dense')"},
     {"type_with_newline", [](json& j) { j["layers"][0]["type"] = "lut\nconv"; },
      "layer 0: unknown layer type 'lut\\x0aconv'"},
     {"type_very_long", [](json& j) { j["layers"][0]["type"] = std::string(5000, 'x'); },
-     "layer 0: unknown layer type 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' (this version"},
+     "layer 0: unknown layer type 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' (version 1"},
     {"type_missing", [](json& j) { j["layers"][0].erase("type"); },
      "layer 0: missing field 'type'"},
     {"unknown_output", [](json& j) { j["layers"][1]["output"] = "softmax"; },

@@ -16,7 +16,7 @@ TEST(ReferenceEvaluator, XnorConnectionsAreK1Tables) {
   model.input.shape = {3};
   model.input.thresholds = {128};
   model.num_classes = 2;
-  LutDenseLayer layer = k1_layer(3, 1, {{0, 1, 2}, {1}});
+  Layer layer = k1_layer(3, 1, {{0, 1, 2}, {1}});
   layer.output = LayerOutput::kArgmax;
   layer.output_levels = 0;
   layer.level_weights = {1};
@@ -40,7 +40,7 @@ TEST(ReferenceEvaluator, XnorConnectionsAreK1Tables) {
 
 // in[0] is the least significant address bit, and every level has its own table.
 TEST(ReferenceEvaluator, LutAddressBitOrderAndTwoLevelWeights) {
-  LutDenseLayer layer;
+  Layer layer;
   layer.num_inputs = 2;
   layer.input_levels = 2;
   layer.num_outputs = 1;
@@ -58,17 +58,17 @@ TEST(ReferenceEvaluator, LutAddressBitOrderAndTwoLevelWeights) {
   layer.tables = {0x2, 0x4, 0xb, 0x2};
   const uint8_t bits[] = {1, 0, /* plane 1 */ 0, 1};
   // pc0 = 1, pc1 = 2, acc = 2 * 1 + 1 * 2.
-  EXPECT_EQ(evaluate_layer(layer, bits).accumulators, (std::vector<int64_t>{4}));
-  EXPECT_TRUE(evaluate_layer(layer, bits).output_bits.empty());
+  EXPECT_EQ(evaluate_lut_array(layer, bits).accumulators, (std::vector<int64_t>{4}));
+  EXPECT_TRUE(evaluate_lut_array(layer, bits).output_bits.empty());
 
   // Swapping the address order would read address 2 for c0 l0: 0x2 has bit 2 clear.
   layer.tables = {0x4, 0x4, 0xb, 0x2};
-  EXPECT_EQ(evaluate_layer(layer, bits).accumulators, (std::vector<int64_t>{2}));
+  EXPECT_EQ(evaluate_lut_array(layer, bits).accumulators, (std::vector<int64_t>{2}));
 }
 
 // Two output levels through the threshold tree, for both output signs, at every accumulator.
 TEST(ReferenceEvaluator, ResidualSignThresholdTreeWithNegativeSign) {
-  LutDenseLayer layer = k1_layer(4, 1, {{0, 1, 2, 3}, {0, 1, 2, 3}});
+  Layer layer = k1_layer(4, 1, {{0, 1, 2, 3}, {0, 1, 2, 3}});
   layer.output = LayerOutput::kResidualSign;
   layer.output_levels = 2;
   layer.level_weights = {1};
@@ -89,7 +89,7 @@ TEST(ReferenceEvaluator, ResidualSignThresholdTreeWithNegativeSign) {
     SCOPED_TRACE("acc = " + std::to_string(acc));
     uint8_t bits[4] = {};
     for (int i = 0; i < acc; ++i) bits[i] = 1;
-    const LayerTrace trace = evaluate_layer(layer, bits);
+    const LayerTrace trace = evaluate_lut_array(layer, bits);
     EXPECT_EQ(trace.accumulators, (std::vector<int64_t>{acc, acc}));
     // Plane-major: all outputs' bit 0, then all outputs' bit 1.
     const std::vector<uint8_t> planes = {
