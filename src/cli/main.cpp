@@ -14,8 +14,9 @@ std::vector<CommandEntry>& command_registry() {
 }  // namespace lutnet::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"lutnet: LUT-native neural networks for FPGAs -- train, export, run, build to "
-               "Verilog, verify and synthesize."};
+  CLI::App app{
+      "lutnet: LUT-native neural networks for FPGAs -- train, export, run, build to "
+      "Verilog, verify and synthesize."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "lutnet 0.1.0");
   auto& registry = lutnet::cli::command_registry();
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
   } catch (const lutnet::Error& e) {
     std::fprintf(stderr, "lutnet: error: %s\n", e.what());
     return 1;
+  } catch (const lutnet::InternalError& e) {
+    std::fprintf(stderr, "lutnet: internal error (a bug; please report it): %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lutnet: internal error: %s\n", e.what());
     return 2;

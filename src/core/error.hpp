@@ -11,4 +11,11 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A broken invariant inside lutnet (a bug, not the user's input): the CLI reports it as an
+// internal error with its own exit status, apart from user errors.
+class InternalError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 }  // namespace lutnet

@@ -132,6 +132,16 @@ ActivationShape layer_output_shape(const Layer& layer, const ActivationShape& in
 // inconsistency ("layer 2: lut_inputs[17] = 300 >= 256").
 void validate(const Model& model);
 
+// s * acc >= t as a test of acc itself, which is how an unsigned adder or bit-sliced counter
+// compares: acc >= at_least, inverted for s = -1 (-acc >= t <=> not(acc >= 1 - t)).
+struct AccumulatorCompare {
+  int64_t at_least;
+  bool invert;
+};
+inline AccumulatorCompare accumulator_compare(int sign, int64_t threshold) {
+  return sign < 0 ? AccumulatorCompare{1 - threshold, true} : AccumulatorCompare{threshold, false};
+}
+
 // Evaluates threshold bit `bit` of a residual-sign output given the bits decided before it.
 inline bool residual_sign_bit(const int64_t* thresholds, int sign, int64_t acc, int bit,
                               unsigned earlier_bits) {

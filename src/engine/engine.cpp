@@ -17,7 +17,7 @@
 
 #include "core/error.hpp"
 #include "engine/jit_avx512.hpp"
-#include "engine/lut_reduce.hpp"
+#include "engine/leaf_order.hpp"
 #include "engine/plan.hpp"
 
 namespace lutnet::engine {
@@ -30,8 +30,6 @@ static_assert(detail::kMaxEffectiveInputs == kMaxLutInputs);
 using detail::best_leaf_order;
 using detail::KernelTable;
 using detail::LayerPlan;
-using detail::reduce_lut;
-using detail::ReducedLut;
 
 bool cpu_has(Isa isa) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -156,20 +154,21 @@ void build_layer(const Layer& layer, int word_bits, const OpCosts& cost, LayerDa
       uint32_t header[kHeaderWords] = {};
       reduced.clear();
       for (uint32_t c = layer.conn_offset[o]; c < layer.conn_offset[o + 1]; ++c) {
-        const ReducedLut r =
-            best_leaf_order(reduce_lut(&layer.lut_inputs[static_cast<size_t>(c) * layer.k], layer.k,
-                                       layer.tables[static_cast<size_t>(c) * levels + l]));
-        if (r.ke == 0) {
+        const ReducedLut r = best_leaf_order(reduce_lut(
+            {&layer.lut_inputs[static_cast<size_t>(c) * layer.k], static_cast<size_t>(layer.k)},
+            layer.tables[static_cast<size_t>(c) * levels + l]));
+        if (r.num_inputs == 0) {
           header[0] += static_cast<uint32_t>(r.table & 1u);
         } else {
-          ++header[r.ke];
+          ++header[r.num_inputs];
           reduced.push_back(r);
         }
       }
-      std::stable_sort(reduced.begin(), reduced.end(),
-                       [](const ReducedLut& a, const ReducedLut& b) { return a.ke < b.ke; });
+      std::stable_sort(
+          reduced.begin(), reduced.end(),
+          [](const ReducedLut& a, const ReducedLut& b) { return a.num_inputs < b.num_inputs; });
       for (const ReducedLut& r : reduced) {
-        const int leaves = 1 << (r.ke - 1);
+        const int leaves = 1 << (r.num_inputs - 1);
         for (int j = 0; j < leaves; ++j) {
           const unsigned pair = static_cast<unsigned>((r.table >> (2 * j)) & 3u);  // (f0, f1)
           if (pair == 0) {
@@ -180,7 +179,7 @@ void build_layer(const Layer& layer, int word_bits, const OpCosts& cost, LayerDa
             emit(plane(l, r.inputs[0], pair == 1));  // f0 = 1, f1 = 0: ~x0
           }
         }
-        for (int i = 1; i < r.ke; ++i) emit(plane(l, r.inputs[i], false));
+        for (int i = 1; i < r.num_inputs; ++i) emit(plane(l, r.inputs[i], false));
         flush();
         ops.lut += cost.mux * (leaves - 1);
       }
@@ -204,17 +203,17 @@ void build_layer(const Layer& layer, int word_bits, const OpCosts& cost, LayerDa
   p.thresholds_per_output = static_cast<uint32_t>(layer.thresholds_per_output());
   for (int64_t w : layer.level_weights) out.level_weights.push_back(static_cast<uint32_t>(w));
 
-  // Thresholds: s * acc >= t is acc >= t (s = +1) or not(acc >= 1 - t) (s = -1), with the
-  // constant clamped to [0, 2^B] where acc < 2^B.
+  // Thresholds as unsigned compares (accumulator_compare), the constant clamped to [0, 2^B]
+  // where acc < 2^B.
   const int64_t limit = int64_t{1} << p.acc_bits;
   for (int o = 0; o < layer.num_outputs && p.out_levels > 0; ++o) {
-    const bool negative = layer.output_sign[o] < 0;
-    out.invert.push_back(negative ? 1 : 0);
+    out.invert.push_back(layer.output_sign[o] < 0 ? 1 : 0);
     for (uint32_t t = 0; t < p.thresholds_per_output; ++t) {
-      int64_t c = layer.thresholds[static_cast<size_t>(o) * p.thresholds_per_output + t];
-      c = std::clamp<int64_t>(c, -(int64_t{1} << 61), int64_t{1} << 61);
-      if (negative) c = 1 - c;
-      out.compare.push_back(static_cast<uint64_t>(std::clamp<int64_t>(c, 0, limit)));
+      const int64_t threshold = std::clamp<int64_t>(
+          layer.thresholds[static_cast<size_t>(o) * p.thresholds_per_output + t],
+          -(int64_t{1} << 61), int64_t{1} << 61);
+      const AccumulatorCompare c = accumulator_compare(layer.output_sign[o], threshold);
+      out.compare.push_back(static_cast<uint64_t>(std::clamp<int64_t>(c.at_least, 0, limit)));
     }
   }
 
@@ -674,14 +673,10 @@ std::vector<LayerStats> layer_stats(const Model& model) {
     s.distinct_inputs_read = static_cast<size_t>(std::count(read.begin(), read.end(), true));
     s.tables_ignoring_input.assign(static_cast<size_t>(layer.k), 0);
     s.tables = layer.tables.size();
-    const unsigned entries = 1u << layer.k;
     for (uint64_t table : layer.tables) {
       bool ignores_some = false;
       for (int k = 0; k < layer.k; ++k) {
-        bool depends = false;
-        for (unsigned a = 0; a < entries && !depends; ++a)
-          if (!((a >> k) & 1u)) depends = ((table >> a) & 1u) != ((table >> (a | (1u << k))) & 1u);
-        if (!depends) {
+        if (!table_depends_on_input(table, layer.k, k)) {
           ++s.tables_ignoring_input[static_cast<size_t>(k)];
           ignores_some = true;
         }

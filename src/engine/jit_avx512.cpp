@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/lut_reduce.hpp"
+#include "engine/leaf_order.hpp"
 
 namespace lutnet::engine::detail {
 
@@ -184,9 +184,9 @@ class LayerGenerator {
       for (size_t l = 0; l < levels; ++l) {
         const auto weight = static_cast<uint64_t>(layer_.level_weights[l]);
         for (uint32_t c = layer_.conn_offset[o]; c < layer_.conn_offset[o + 1]; ++c) {
-          const ReducedLut r =
-              reduce_lut(&layer_.lut_inputs[static_cast<size_t>(c) * layer_.k], layer_.k,
-                         layer_.tables[static_cast<size_t>(c) * levels + l]);
+          const ReducedLut r = reduce_lut({&layer_.lut_inputs[static_cast<size_t>(c) * layer_.k],
+                                           static_cast<size_t>(layer_.k)},
+                                          layer_.tables[static_cast<size_t>(c) * levels + l]);
           const int value = evaluate(r, static_cast<uint32_t>(l));
           if (value >= 0) push_weighted(value, weight);
         }
@@ -263,21 +263,21 @@ class LayerGenerator {
   int evaluate(const ReducedLut& r, uint32_t level) {
     const uint64_t g = r.table;
     auto x = [&](int i) { return plane(level, r.inputs[i], false); };
-    if (r.ke == 0) {
+    if (r.num_inputs == 0) {
       if (!(g & 1)) return -1;
       const int v = alloc();
       a_.move(v, kOnes);
       return v;
     }
     const int v = alloc();
-    if (r.ke == 1) {
+    if (r.num_inputs == 1) {
       // Complement planes are not written for generated layers: 0b01 (~x0) is one NOT.
       load_plane(v, plane(level, r.inputs[0], false));
       if (g == 0b01) tern(v, v, v, kNot, &lut_ops_);
       return v;
     }
     load_plane(v, x(0));
-    if (r.ke == 2) {  // (a, b, c) = (x0, x0, x1): bit 4a + 2b + c = g[a + 2c]
+    if (r.num_inputs == 2) {  // (a, b, c) = (x0, x0, x1): bit 4a + 2b + c = g[a + 2c]
       unsigned imm = 0;
       for (unsigned a = 0; a < 2; ++a)
         for (unsigned b = 0; b < 2; ++b)
@@ -287,7 +287,7 @@ class LayerGenerator {
     }
     const int x1 = alloc();
     load_plane(x1, x(1));
-    if (r.ke == 3) {
+    if (r.num_inputs == 3) {
       tern_plane(v, x1, x(2), ternary_immediate(static_cast<unsigned>(g)));
       release(x1);
       return v;
@@ -297,7 +297,7 @@ class LayerGenerator {
     // x0 copied for every cofactor but the last.
     const int x2 = alloc();
     load_plane(x2, x(2));
-    const int cofactors = 1 << (r.ke - 3);
+    const int cofactors = 1 << (r.num_inputs - 3);
     std::vector<int> cof(static_cast<size_t>(cofactors));
     for (int m = 0; m < cofactors; ++m) {
       const auto table8 = static_cast<unsigned>((g >> (8 * m)) & 0xFF);
@@ -308,7 +308,7 @@ class LayerGenerator {
     }
     release(x1);
     release(x2);
-    for (int j = 3; j < r.ke; ++j) {
+    for (int j = 3; j < r.num_inputs; ++j) {
       const size_t n = cof.size() / 2;
       if (n == 1) {  // one mux: the selector as the memory operand
         int base;

@@ -4,7 +4,7 @@
 #include <bit>
 
 #include "core/error.hpp"
-#include "hdl/lut_function.hpp"
+#include "core/lut_function.hpp"
 
 namespace lutnet::hdl {
 
@@ -151,7 +151,7 @@ Net table_function(Netlist& nl, const std::vector<Net>& inputs, uint64_t table) 
       break;
   }
   std::vector<Net> nets;
-  for (uint32_t v : r.inputs) nets.push_back(static_cast<Net>(v));
+  for (uint32_t v : r.input_list()) nets.push_back(static_cast<Net>(v));
   return nl.lut(nets, r.table);
 }
 

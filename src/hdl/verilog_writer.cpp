@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "hdl/lut_function.hpp"
+#include "core/lut_function.hpp"
 #include "hdl/verilog_emit.hpp"
 
 namespace lutnet::hdl {
@@ -247,7 +247,7 @@ class Generator {
             case ReducedLut::Kind::kLut: {
               ++hw.learned_luts;
               std::vector<Net> ins;
-              for (uint32_t p : r.inputs) ins.push_back(in(p));
+              for (uint32_t p : r.input_list()) ins.push_back(in(p));
               bit = nl.lut(ins, r.table);
               break;
             }
@@ -340,13 +340,13 @@ class Generator {
       if (a.live_out[static_cast<size_t>(b) * layer.num_outputs + o]) needed = b + 1;
     const int per_output = layer.thresholds_per_output();
     const int64_t* t = &layer.thresholds[static_cast<size_t>(o) * per_output];
-    const bool negative = layer.output_sign[o] < 0;
     std::vector<Net> compare;
     for (int q = 0; q < (1 << needed) - 1; ++q) {
-      const int64_t th = std::clamp(t[q], -kThresholdClamp, kThresholdClamp);
-      // acc = sum + constant. sign +1: acc >= th. sign -1: -acc >= th, i.e. acc < 1 - th.
-      compare.push_back(negative ? nl.not_(greater_equal(nl, sum, max_value, 1 - th - constant))
-                                 : greater_equal(nl, sum, max_value, th - constant));
+      // acc = sum + constant, compared unsigned (accumulator_compare).
+      const AccumulatorCompare c = accumulator_compare(
+          layer.output_sign[o], std::clamp(t[q], -kThresholdClamp, kThresholdClamp));
+      const Net ge = greater_equal(nl, sum, max_value, c.at_least - constant);
+      compare.push_back(c.invert ? nl.not_(ge) : ge);
     }
     std::vector<Net> bits;
     for (int b = 0; b < needed; ++b) {
