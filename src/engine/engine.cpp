@@ -16,20 +16,23 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/lut_function.hpp"
 #include "engine/jit_avx512.hpp"
-#include "engine/leaf_order.hpp"
+#include "engine/layer_plan.hpp"
 #include "engine/plan.hpp"
+#include "engine/worker_pool.hpp"
 
 namespace lutnet::engine {
 
 namespace {
 
-using detail::kHeaderWords;
 static_assert(detail::kMaxLevels == kMaxLevels);
 static_assert(detail::kMaxEffectiveInputs == kMaxLutInputs);
-using detail::best_leaf_order;
 using detail::KernelTable;
+using detail::LayerData;
 using detail::LayerPlan;
+using detail::pixels_of;
+using detail::planes_of;
 
 bool cpu_has(Isa isa) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -96,278 +99,6 @@ struct AlignedBuffer {
 constexpr size_t kMaxGroupChunks = 16;
 constexpr size_t kGroupBytes = 2048 * 1024;
 
-// Planes of the kernel's counters and accumulators for a layer (run_layer_sized).
-int plane_class(uint32_t acc_bits) {
-  return acc_bits < 8 ? 8 : acc_bits < 16 ? 16 : acc_bits < 32 ? 32 : 64;
-}
-
-// Logic-op costs of one kernel operation per ISA (vpternlogq does each in one).
-struct OpCosts {
-  double mux, xor3, maj, and_, xor_, not_, ge;
-};
-OpCosts op_costs(Isa isa) {
-  if (isa == Isa::kAvx512) return {1, 1, 1, 1, 1, 1, 1};
-  return {3, 2, 4, 1, 1, 1, 4};
-}
-
-struct LayerData {
-  std::vector<uint32_t> window_base;  // conv
-  std::vector<uint32_t> headers;
-  std::vector<uint64_t> records;
-  std::vector<uint32_t> level_weights;
-  std::vector<uint64_t> compare;
-  std::vector<uint8_t> invert;
-  LayerPlan plan{};
-};
-
-// Builds one layer's plan for words of word_bits samples; adds its operations to ops.
-void build_layer(const Layer& layer, int word_bits, const OpCosts& cost, LayerData& out,
-                 PlanOps& ops, size_t& max_scratch) {
-  const uint32_t n_in = static_cast<uint32_t>(layer.num_inputs);
-  const uint32_t levels = static_cast<uint32_t>(layer.input_levels);
-  const uint64_t unit = static_cast<uint64_t>(word_bits) / 64;
-  const uint64_t n_planes = 2 + 2 * static_cast<uint64_t>(levels) * n_in;
-  const bool wide = n_planes * unit > std::numeric_limits<uint16_t>::max();
-  if (n_planes * unit > std::numeric_limits<uint32_t>::max())
-    throw Error(
-        fmt::format("layer with {} inputs x {} levels is too large for the engine", n_in, levels));
-  auto plane = [&](uint32_t level, uint32_t input, bool complement) -> uint64_t {
-    return 2 + static_cast<uint64_t>(level) * 2 * n_in + (complement ? n_in : 0) + input;
-  };
-  // Offsets of the current record, packed 4 (or 2) per qword by flush().
-  const int per_qword = wide ? 2 : 4;
-  int field = 0;
-  auto emit = [&](uint64_t p) {
-    if (field == 0) out.records.push_back(0);
-    out.records.back() |= (p * unit) << ((wide ? 32 : 16) * field);
-    field = (field + 1) % per_qword;
-  };
-  auto flush = [&] { field = 0; };
-
-  // Reduce every LUT; per (level, output) emit the records sorted by Ke, then the header.
-  uint64_t max_count = 0;
-  uint64_t max_acc = 0;
-  std::vector<ReducedLut> reduced;
-  std::vector<uint64_t> acc_max(static_cast<size_t>(layer.num_outputs), 0);
-  for (uint32_t l = 0; l < levels; ++l) {
-    for (int o = 0; o < layer.num_outputs; ++o) {
-      uint32_t header[kHeaderWords] = {};
-      reduced.clear();
-      for (uint32_t c = layer.conn_offset[o]; c < layer.conn_offset[o + 1]; ++c) {
-        const ReducedLut r = best_leaf_order(reduce_lut(
-            {&layer.lut_inputs[static_cast<size_t>(c) * layer.k], static_cast<size_t>(layer.k)},
-            layer.tables[static_cast<size_t>(c) * levels + l]));
-        if (r.num_inputs == 0) {
-          header[0] += static_cast<uint32_t>(r.table & 1u);
-        } else {
-          ++header[r.num_inputs];
-          reduced.push_back(r);
-        }
-      }
-      std::stable_sort(
-          reduced.begin(), reduced.end(),
-          [](const ReducedLut& a, const ReducedLut& b) { return a.num_inputs < b.num_inputs; });
-      for (const ReducedLut& r : reduced) {
-        const int leaves = 1 << (r.num_inputs - 1);
-        for (int j = 0; j < leaves; ++j) {
-          const unsigned pair = static_cast<unsigned>((r.table >> (2 * j)) & 3u);  // (f0, f1)
-          if (pair == 0) {
-            emit(0);
-          } else if (pair == 3) {
-            emit(1);
-          } else {
-            emit(plane(l, r.inputs[0], pair == 1));  // f0 = 1, f1 = 0: ~x0
-          }
-        }
-        for (int i = 1; i < r.num_inputs; ++i) emit(plane(l, r.inputs[i], false));
-        flush();
-        ops.lut += cost.mux * (leaves - 1);
-      }
-      out.headers.insert(out.headers.end(), header, header + kHeaderWords);
-      uint64_t count = header[0];
-      for (int ke = 1; ke <= detail::kMaxEffectiveInputs; ++ke) count += header[ke];
-      max_count = std::max(max_count, count);
-      max_scratch = std::max<size_t>(max_scratch, (count + 7) / 8 * 8);
-      acc_max[o] += count * static_cast<uint64_t>(layer.level_weights[l]);
-    }
-  }
-  for (uint64_t a : acc_max) max_acc = std::max(max_acc, a);
-
-  LayerPlan& p = out.plan;
-  p.num_outputs = static_cast<uint32_t>(layer.num_outputs);
-  p.num_levels = levels;
-  p.out_levels =
-      layer.output == LayerOutput::kArgmax ? 0u : static_cast<uint32_t>(layer.output_levels);
-  p.acc_bits = static_cast<uint32_t>(std::max(1, static_cast<int>(std::bit_width(max_acc))));
-  p.count_bits = static_cast<uint32_t>(std::max(4, static_cast<int>(std::bit_width(max_count))));
-  p.thresholds_per_output = static_cast<uint32_t>(layer.thresholds_per_output());
-  for (int64_t w : layer.level_weights) out.level_weights.push_back(static_cast<uint32_t>(w));
-
-  // Thresholds as unsigned compares (accumulator_compare), the constant clamped to [0, 2^B]
-  // where acc < 2^B.
-  const int64_t limit = int64_t{1} << p.acc_bits;
-  for (int o = 0; o < layer.num_outputs && p.out_levels > 0; ++o) {
-    out.invert.push_back(layer.output_sign[o] < 0 ? 1 : 0);
-    for (uint32_t t = 0; t < p.thresholds_per_output; ++t) {
-      const int64_t threshold = std::clamp<int64_t>(
-          layer.thresholds[static_cast<size_t>(o) * p.thresholds_per_output + t],
-          -(int64_t{1} << 61), int64_t{1} << 61);
-      const AccumulatorCompare c = accumulator_compare(layer.output_sign[o], threshold);
-      out.compare.push_back(static_cast<uint64_t>(std::clamp<int64_t>(c.at_least, 0, limit)));
-    }
-  }
-
-  // Operation counts of the kernel (kernels_impl.inc) for one word of samples.
-  const int n = plane_class(p.acc_bits);
-  const double fa = cost.xor3 + cost.maj;
-  const double inc = (cost.and_ + cost.xor_) * (n - 4);
-  for (size_t h = 0; h < out.headers.size(); h += kHeaderWords) {
-    uint64_t count = 0;
-    for (int i = 0; i < kHeaderWords; ++i) count += out.headers[h + i];
-    const uint64_t padded = (count + 3) / 4 * 4;
-    ops.popcount += static_cast<double>(padded / 16) * (15 * fa + inc);
-    if (padded % 16 >= 8) ops.popcount += 7 * fa + cost.and_ + cost.xor_ + inc;
-    if (padded % 8 >= 4) ops.popcount += 3 * fa + 2 * (cost.and_ + cost.xor_) + inc;
-    const uint32_t w = out.level_weights[h / kHeaderWords / layer.num_outputs];
-    for (int s = 0; s < n; ++s)
-      if ((w >> s) & 1u) ops.accumulate += fa * (n - s);
-  }
-  if (p.out_levels > 0) {
-    double per_output = p.thresholds_per_output * ((p.acc_bits + 1) * cost.ge + cost.xor_);
-    for (uint32_t b = 0; b < p.out_levels; ++b)
-      per_output += cost.mux * ((1u << b) - 1) + cost.not_;
-    ops.threshold += per_output * layer.num_outputs;
-  }
-
-  p.headers = out.headers.data();
-  p.wide_indices = wide;
-  p.records = out.records.data();
-  p.level_weights = out.level_weights.data();
-  p.compare = out.compare.data();
-  p.invert = out.invert.data();
-}
-
-// Plane buffer words of an activation (plan.hpp): zeros, ones, then each level and complement.
-size_t planes_of(const ActivationShape& shape) {
-  return 2 + 2 * static_cast<size_t>(shape.levels) * static_cast<size_t>(shape.plane_bits());
-}
-
-// Output pixels a layer's LUT array runs for: 1 for a dense layer.
-double pixels_of(const LayerPlan& p) {
-  return p.kind == detail::kDenseStep
-             ? 1.0
-             : static_cast<double>(p.window.out_height) * p.window.out_width;
-}
-
-// The geometry of a conv or pool layer; build_layer has already built a conv layer's LUT array
-// (over its window positions) for one pixel, and counted its operations once.
-void build_window(const Layer& layer, const ActivationShape& in, const ActivationShape& out,
-                  LayerData& data, PlanOps& ops) {
-  detail::WindowPlan& g = data.plan.window;
-  g.in_plane_bits = static_cast<uint32_t>(in.plane_bits());
-  g.out_plane_bits = static_cast<uint32_t>(out.plane_bits());
-  g.levels = static_cast<uint32_t>(in.levels);
-  g.channels = static_cast<uint32_t>(in.channels);
-  g.in_height = static_cast<uint32_t>(in.height);
-  g.in_width = static_cast<uint32_t>(in.width);
-  g.group = static_cast<uint32_t>(in.group);
-  g.stride = static_cast<uint32_t>(layer.stride);
-  g.kernel_h = static_cast<uint32_t>(layer.kernel_h);
-  g.kernel_w = static_cast<uint32_t>(layer.kernel_w);
-  g.out_height = static_cast<uint32_t>(out.height);
-  g.out_width = static_cast<uint32_t>(out.width);
-  const double pixels = static_cast<double>(out.height) * out.width;
-  if (layer.kind == LayerKind::kMaxPool) {
-    data.plan.kind = detail::kPoolStep;
-    // Per window element after the first: 3 ops for the order, 2 per level for the update.
-    ops.threshold +=
-        pixels * in.channels * (layer.kernel_h * layer.kernel_w - 1) * (3.0 * in.levels + 1);
-    return;
-  }
-  data.plan.kind = detail::kConvStep;
-  g.window_size = static_cast<uint32_t>(layer.num_inputs);
-  for (int c = 0; c < in.channels; ++c)
-    for (int ky = 0; ky < layer.kernel_h; ++ky)
-      for (int kx = 0; kx < layer.kernel_w; ++kx)
-        data.window_base.push_back(static_cast<uint32_t>(in.index(c, ky, kx)));
-  g.window_base = data.window_base.data();
-  g.buffer_words =
-      static_cast<uint32_t>(std::max(planes_of({in.levels, layer.num_inputs, 1, 1, 1}),
-                                     planes_of({out.levels, layer.num_outputs, 1, 1, 1})));
-  ops.lut *= pixels;
-  ops.popcount *= pixels;
-  ops.accumulate *= pixels;
-  ops.threshold *= pixels;
-}
-
-// Persistent workers that wait passively (a busy-waiting pool stalls a hyperthread sibling).
-class WorkerPool {
- public:
-  explicit WorkerPool(int workers) {
-    for (int id = 1; id < workers; ++id) threads_.emplace_back([this, id] { loop(id); });
-  }
-  ~WorkerPool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    start_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
-
-  // Runs fn(ctx, w) for w in [0, n), n <= workers; the caller runs w = 0.
-  void run(int n, void (*fn)(void*, int), void* ctx) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      fn_ = fn;
-      ctx_ = ctx;
-      active_ = n;
-      pending_ = n - 1;
-      ++generation_;
-    }
-    start_.notify_all();
-    fn(ctx, 0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-  }
-
- private:
-  void loop(int id) {
-    uint64_t seen = 0;
-    for (;;) {
-      void (*fn)(void*, int) = nullptr;
-      void* ctx = nullptr;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        start_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-        if (id >= active_) continue;
-        fn = fn_;
-        ctx = ctx_;
-      }
-      fn(ctx, id);
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        --pending_;
-      }
-      done_.notify_one();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable start_, done_;
-  std::vector<std::thread> threads_;
-  void (*fn_)(void*, int) = nullptr;
-  void* ctx_ = nullptr;
-  uint64_t generation_ = 0;
-  int active_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
-};
-
 }  // namespace
 
 const char* isa_name(Isa isa) {
@@ -404,17 +135,24 @@ int word_bits(Isa isa) { return kernels_for(isa == Isa::kBest ? best_isa() : isa
 struct CompiledModel::Impl {
   Isa isa = Isa::kScalar;
   const KernelTable* kernels = nullptr;
+  detail::OpCosts cost{};
   int threads = 1;
   int num_pixels = 0;
   int num_classes = 0;
   std::vector<LayerData> layers;
+  std::vector<PlanOps> layer_ops;
   std::vector<LayerPlan> layer_plans;
   detail::ModelPlan plan{};
+  // Sizes the workspaces need (words).
+  size_t max_planes = 0;   // plane buffer of any layer's input
+  size_t max_scratch = 8;  // LUT outputs of one (output, level)
+  size_t max_partial = 0;  // accumulators kept between the levels of a layer
+  size_t max_window = 0;   // a conv layer's window or pixel buffer
   std::vector<AlignedBuffer> memory;
   std::vector<detail::JitLayer> generated;
   std::vector<detail::Workspace> workspaces;
   PlanOps ops;
-  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<detail::WorkerPool> pool;
   mutable std::mutex run_mutex;
 };
 
@@ -423,123 +161,152 @@ CompiledModel::CompiledModel(CompiledModel&&) noexcept = default;
 CompiledModel& CompiledModel::operator=(CompiledModel&&) noexcept = default;
 CompiledModel::~CompiledModel() = default;
 
-CompiledModel CompiledModel::compile(const Model& model, const EngineOptions& options) {
-  validate(model);
+namespace {
+
+using Impl = CompiledModel::Impl;
+
+// Pass: the ISA and its kernels, the input encoding.
+std::unique_ptr<Impl> start_plan(const Model& model, const EngineOptions& options) {
   if (options.threads < 1 || options.threads > 256)
     throw Error(fmt::format("threads = {} is out of range 1..256", options.threads));
   auto impl = std::make_unique<Impl>();
   impl->isa = resolve(options.isa);
   impl->kernels = &kernels_for(impl->isa);
+  impl->cost = detail::op_costs(impl->isa);
   impl->threads = options.threads;
   impl->num_pixels = model.input.num_pixels();
   impl->num_classes = model.num_classes;
-  const int bits = impl->kernels->word_bits;
-  const OpCosts cost = op_costs(impl->isa);
-
   detail::EncodePlan& enc = impl->plan.encode;
   enc.num_pixels = static_cast<uint32_t>(impl->num_pixels);
   enc.num_thresholds = static_cast<uint32_t>(model.input.thresholds.size());
   for (size_t j = 0; j < model.input.thresholds.size() && j < 8; ++j)
     enc.thresholds[j] = model.input.thresholds[j];
+  return impl;
+}
 
-  const std::vector<ActivationShape> shapes = infer_shapes(model);
-  size_t max_planes = 0;
+// Pass: every layer's plan (LUTs reduced to records, thresholds to unsigned compares, conv and
+// pool geometry) and the buffer sizes it needs.
+void build_layer_plans(const Model& model, const std::vector<ActivationShape>& shapes, Impl& impl) {
+  const int bits = impl.kernels->word_bits;
   for (size_t i = 0; i + 1 < shapes.size(); ++i)
-    max_planes = std::max<size_t>(max_planes, planes_of(shapes[i]));
-  size_t max_scratch = 8;
-  size_t max_partial = 0;  // accumulators kept between the levels of a layer
-  size_t max_window = 0;   // words of a conv layer's window or pixel buffer
+    impl.max_planes = std::max(impl.max_planes, planes_of(shapes[i]));
   const size_t n_layers = model.layers.size();
-  impl->layers.resize(n_layers);
-  std::vector<PlanOps> layer_ops(n_layers);
+  impl.layers.resize(n_layers);
+  impl.layer_ops.resize(n_layers);
   for (size_t i = 0; i < n_layers; ++i) {
-    LayerData& data = impl->layers[i];
+    LayerData& data = impl.layers[i];
     const Layer& layer = model.layers[i];
-    if (layer.has_luts()) build_layer(layer, bits, cost, data, layer_ops[i], max_scratch);
+    if (layer.has_luts())
+      detail::build_lut_array(layer, bits, impl.cost, data, impl.layer_ops[i], impl.max_scratch);
     if (layer.kind != LayerKind::kLutDense)
-      build_window(layer, shapes[i], shapes[i + 1], data, layer_ops[i]);
-    LayerPlan& p = data.plan;
-    max_partial =
-        std::max(max_partial, static_cast<size_t>(plane_class(p.acc_bits)) * p.num_outputs);
-    max_window = std::max<size_t>(max_window, p.window.buffer_words);
+      detail::build_window(layer, shapes[i], shapes[i + 1], data, impl.layer_ops[i]);
+    const LayerPlan& p = data.plan;
+    impl.max_partial = std::max(
+        impl.max_partial, static_cast<size_t>(detail::plane_class(p.acc_bits)) * p.num_outputs);
+    impl.max_window = std::max<size_t>(impl.max_window, p.window.buffer_words);
   }
-  // Code generation from the last layer back: a layer writes complement planes only when the
-  // next one runs the generic dense kernel (whose leaves read them; a conv layer makes its own
-  // complements when it gathers its window).
+}
+
+// Pass, from the last layer back: which complement planes each reader needs (only the generic
+// dense kernel reads them; a conv layer makes its own when it gathers its window), and generated
+// code for the LUT arrays where the ISA and the layer allow it.
+void plan_complements_and_code(const Model& model, const EngineOptions& options, Impl& impl) {
+  const size_t n_layers = impl.layers.size();
+  const int bits = impl.kernels->word_bits;
   for (size_t i = n_layers; i-- > 0;) {
-    LayerPlan& p = impl->layers[i].plan;
+    LayerPlan& p = impl.layers[i].plan;
     const bool next_reads_complements = i + 1 < n_layers &&
-                                        impl->layers[i + 1].plan.kind == detail::kDenseStep &&
-                                        !impl->layers[i + 1].plan.jit;
+                                        impl.layers[i + 1].plan.kind == detail::kDenseStep &&
+                                        !impl.layers[i + 1].plan.jit;
     p.window.write_complements = next_reads_complements;
     p.write_complements = p.kind == detail::kDenseStep && next_reads_complements;
     if (p.kind == detail::kPoolStep) continue;
-    if (impl->isa == Isa::kAvx512 && options.generate_code) {
-      const size_t stride = p.kind == detail::kConvStep ? p.window.buffer_words : max_planes;
+    if (impl.isa == Isa::kAvx512 && options.generate_code) {
+      const size_t stride = p.kind == detail::kConvStep ? p.window.buffer_words : impl.max_planes;
       detail::JitLayer jit =
           detail::jit_avx512_layer(model.layers[i], static_cast<int>(p.acc_bits),
                                    stride * (bits / 8), p.compare, p.write_complements);
       if (jit.fn) {
         p.jit = jit.fn;
         const double repeats = pixels_of(p);
-        layer_ops[i] = {jit.lut_ops * repeats, jit.adder_ops * repeats, 0,
-                        jit.threshold_ops * repeats};
-        impl->generated.push_back(std::move(jit));
+        impl.layer_ops[i] = {jit.lut_ops * repeats, jit.adder_ops * repeats, 0,
+                             jit.threshold_ops * repeats};
+        impl.generated.push_back(std::move(jit));
       }
     }
     p.window.gather_complements = p.kind == detail::kConvStep && !p.jit;
   }
-  for (size_t i = 0; i < n_layers; ++i) {
-    LayerPlan& p = impl->layers[i].plan;
-    if (p.kind != detail::kPoolStep && !p.jit && !p.write_complements)  // counted by build_layer
-      layer_ops[i].threshold -= cost.not_ * p.out_levels * p.num_outputs * pixels_of(p);
+  impl.plan.encode.write_complements =
+      impl.layers.front().plan.kind == detail::kDenseStep && !impl.layers.front().plan.jit;
+}
+
+// Pass: the operation counts of the final plan, and the plan array the kernels read.
+void finish_plan(const Model& model, Impl& impl) {
+  const detail::OpCosts& cost = impl.cost;
+  for (size_t i = 0; i < impl.layers.size(); ++i) {
+    const LayerPlan& p = impl.layers[i].plan;
+    PlanOps& ops = impl.layer_ops[i];
+    if (p.kind != detail::kPoolStep && !p.jit && !p.write_complements)  // build counted them
+      ops.threshold -= cost.not_ * p.out_levels * p.num_outputs * pixels_of(p);
     if (p.window.write_complements)
-      layer_ops[i].threshold += cost.not_ * p.window.levels * p.window.out_plane_bits;
+      ops.threshold += cost.not_ * p.window.levels * p.window.out_plane_bits;
     if (p.window.gather_complements)
-      layer_ops[i].threshold += cost.not_ * p.window.levels * p.window.window_size *
-                                p.window.out_height * p.window.out_width;
-    impl->ops.lut += layer_ops[i].lut;
-    impl->ops.popcount += layer_ops[i].popcount;
-    impl->ops.accumulate += layer_ops[i].accumulate;
-    impl->ops.threshold += layer_ops[i].threshold;
-    impl->layer_plans.push_back(p);
+      ops.threshold += cost.not_ * p.window.levels * p.window.window_size * pixels_of(p);
+    impl.ops.lut += ops.lut;
+    impl.ops.popcount += ops.popcount;
+    impl.ops.accumulate += ops.accumulate;
+    impl.ops.threshold += ops.threshold;
+    impl.layer_plans.push_back(p);
   }
-  const LayerPlan& last = impl->layer_plans.back();
-  enc.write_complements =
-      impl->layer_plans.front().kind == detail::kDenseStep && !impl->layer_plans.front().jit;
-  if (enc.write_complements) impl->ops.threshold += cost.not_ * model.input.num_bits();
-  impl->plan.layers = impl->layer_plans.data();
-  impl->plan.num_layers = static_cast<uint32_t>(impl->layer_plans.size());
-  impl->plan.num_classes = static_cast<uint32_t>(model.num_classes);
-  impl->plan.max_scratch = static_cast<uint32_t>(max_scratch);
-  impl->plan.buffer_words = static_cast<uint32_t>(max_planes);
+  if (impl.plan.encode.write_complements) impl.ops.threshold += cost.not_ * model.input.num_bits();
+  impl.plan.layers = impl.layer_plans.data();
+  impl.plan.num_layers = static_cast<uint32_t>(impl.layer_plans.size());
+  impl.plan.num_classes = static_cast<uint32_t>(model.num_classes);
+  impl.plan.max_scratch = static_cast<uint32_t>(impl.max_scratch);
+  impl.plan.buffer_words = static_cast<uint32_t>(impl.max_planes);
   // Generated code runs each output over a group of chunks (its loop then fits the op cache);
   // the group's plane buffers must still fit the core's L2.
-  const size_t group =
-      impl->generated.empty()
-          ? 1
-          : std::clamp<size_t>(kGroupBytes / (max_planes * bits / 8), 1, kMaxGroupChunks);
-  impl->plan.group_chunks = static_cast<uint32_t>(group);
+  const size_t bytes = impl.max_planes * static_cast<size_t>(impl.kernels->word_bits) / 8;
+  impl.plan.group_chunks = static_cast<uint32_t>(
+      impl.generated.empty() ? 1 : std::clamp<size_t>(kGroupBytes / bytes, 1, kMaxGroupChunks));
+}
 
-  const size_t word_bytes = static_cast<size_t>(bits) / 8;
-  for (int t = 0; t < options.threads; ++t) {
+// Pass: every thread's memory, so that run() allocates nothing.
+void allocate_workspaces(Impl& impl) {
+  const size_t word_bytes = static_cast<size_t>(impl.kernels->word_bits) / 8;
+  const size_t group = impl.plan.group_chunks;
+  const LayerPlan& last = impl.layer_plans.back();
+  auto take = [&](size_t bytes) {
+    impl.memory.emplace_back(bytes);
+    return impl.memory.back().data;
+  };
+  for (int t = 0; t < impl.threads; ++t) {
     detail::Workspace ws{};
-    auto take = [&](size_t bytes) {
-      impl->memory.emplace_back(bytes);
-      return impl->memory.back().data;
-    };
-    ws.buffers[0] = take(group * max_planes * word_bytes);
-    ws.buffers[1] = take(group * max_planes * word_bytes);
-    ws.scratch = take(max_scratch * word_bytes);
+    ws.buffers[0] = take(group * impl.max_planes * word_bytes);
+    ws.buffers[1] = take(group * impl.max_planes * word_bytes);
+    ws.scratch = take(impl.max_scratch * word_bytes);
     ws.acc = take(group * last.num_outputs * last.acc_bits * word_bytes);
-    ws.partial = take(max_partial * word_bytes);
-    ws.window = take(group * max_window * word_bytes);
-    ws.pixel = take(group * max_window * word_bytes);
-    const size_t blocks = (static_cast<size_t>(impl->num_pixels) + 63) / 64;
-    ws.rows = static_cast<uint64_t*>(take(64 * blocks * enc.num_thresholds * sizeof(uint64_t)));
-    impl->workspaces.push_back(ws);
+    ws.partial = take(impl.max_partial * word_bytes);
+    ws.window = take(group * impl.max_window * word_bytes);
+    ws.pixel = take(group * impl.max_window * word_bytes);
+    const size_t blocks = (static_cast<size_t>(impl.num_pixels) + 63) / 64;
+    ws.rows = static_cast<uint64_t*>(
+        take(64 * blocks * impl.plan.encode.num_thresholds * sizeof(uint64_t)));
+    impl.workspaces.push_back(ws);
   }
-  if (options.threads > 1) impl->pool = std::make_unique<WorkerPool>(options.threads);
+  if (impl.threads > 1) impl.pool = std::make_unique<detail::WorkerPool>(impl.threads);
+}
+
+}  // namespace
+
+// Compilation as a list of passes; each fills part of the plan.
+CompiledModel CompiledModel::compile(const Model& model, const EngineOptions& options) {
+  validate(model);
+  std::unique_ptr<Impl> impl = start_plan(model, options);
+  build_layer_plans(model, infer_shapes(model), *impl);
+  plan_complements_and_code(model, options, *impl);
+  finish_plan(model, *impl);
+  allocate_workspaces(*impl);
   return CompiledModel(std::move(impl));
 }
 

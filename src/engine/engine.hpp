@@ -72,8 +72,10 @@ class CompiledModel {
   const PlanOps& plan_ops() const;
   double word_ops_per_image() const;
 
- private:
+  // The plan and its memory, built by compile's passes (engine.cpp); opaque to callers.
   struct Impl;
+
+ private:
   explicit CompiledModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
