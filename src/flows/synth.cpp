@@ -281,7 +281,8 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   std::map<std::string, ModuleSynth> by_module;
   for (size_t j = 0; j < jobs.size(); ++j) {
     const auto cells = cells_by_module(read_json(dir.path() / (jobs[j].name + ".stat.json")));
-    const auto depths = lut_depth_by_module(read_text_file(dir.path() / (jobs[j].name + ".blif"), "file"));
+    const auto depths =
+        lut_depth_by_module(read_text_file(dir.path() / (jobs[j].name + ".blif"), "file"));
     for (const auto& module : jobs[j].modules) {
       ModuleSynth m;
       m.module = module;

@@ -10,39 +10,16 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/read_file.hpp"
 #include "core/input_encoding.hpp"
+#include "core/read_file.hpp"
 #include "core/reference_evaluator.hpp"
 #include "flows/subprocess.hpp"
+#include "flows/verify_records.hpp"
 
 namespace lutnet::flows {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr uint32_t kInputMagic = 0x4956'4e4c;   // "LNVI"
-constexpr uint32_t kOutputMagic = 0x4f56'4e4c;  // "LNVO"
-
-size_t bytes_for(int bits) { return static_cast<size_t>(bits + 7) / 8; }
-
-// Where each field sits in one output record of the harness.
-struct RecordLayout {
-  size_t score_offset = 8;  // after uint32 class and uint32 reserved
-  size_t score_bytes = 0;
-  std::vector<size_t> layer_offset, layer_bytes;  // hidden layers
-  size_t size = 0;
-
-  explicit RecordLayout(const hdl::HdlDesign& d) {
-    score_bytes = bytes_for(d.num_classes * d.score_width);
-    size_t at = score_offset + score_bytes;
-    for (size_t i = 0; i + 1 < d.layers.size(); ++i) {
-      layer_offset.push_back(at);
-      layer_bytes.push_back(bytes_for(d.layers[i].output_width));
-      at += layer_bytes.back();
-    }
-    size = (at + 7) / 8 * 8;
-  }
-};
 
 bool bit_of(const uint8_t* bytes, size_t j) { return (bytes[j / 8] >> (j % 8)) & 1; }
 
@@ -67,174 +44,167 @@ uint32_t get_u32(const uint8_t* p) {
   return v;
 }
 
+// The harness's input words: per image one vector of encoded bits (or 8-bit pixels with the
+// encoder), or for a streaming design one word per pixel in raster order holding all channels
+// (encoded: bit c*T + j = channel c >= threshold j; encoder: byte c = channel c).
+std::vector<uint8_t> harness_inputs(const Model& model, const hdl::HdlDesign& design,
+                                    const Dataset& data, size_t count) {
+  const size_t image_bytes = static_cast<size_t>(model.input.num_pixels());
+  const size_t in_bytes = bytes_for(design.input_width);
+  const size_t words = design.streaming ? static_cast<size_t>(design.frame_pixels) : 1;
+  std::vector<uint8_t> inputs;
+  put_u32(inputs, kInputMagic);
+  put_u32(inputs, static_cast<uint32_t>(count));
+  put_u32(inputs, static_cast<uint32_t>(in_bytes));
+  put_u32(inputs, static_cast<uint32_t>(words));
+  const int t = static_cast<int>(model.input.thresholds.size());
+  const size_t channels = image_bytes / words;  // streaming: channels per pixel
+  std::vector<uint8_t> bits(static_cast<size_t>(model.input.num_bits()));
+  std::vector<uint8_t> packed(in_bytes);
+  for (size_t n = 0; n < count; ++n) {
+    const uint8_t* image = &data.pixels[n * image_bytes];
+    if (!design.input_encoder) encode_input(model.input, image, bits.data());
+    for (size_t w = 0; w < words; ++w) {
+      std::fill(packed.begin(), packed.end(), 0);
+      if (!design.streaming) {
+        if (design.input_encoder) std::copy(image, image + image_bytes, packed.begin());
+        for (size_t j = 0; j < bits.size() && !design.input_encoder; ++j)
+          packed[j / 8] |= static_cast<uint8_t>(bits[j] << (j % 8));
+      } else {
+        // Pixel w of channel c is pixel c * words + w of the CHW image (encoded: bit * T + j).
+        for (size_t c = 0; c < channels; ++c) {
+          const size_t p = c * words + w;
+          if (design.input_encoder) {
+            packed[c] = image[p];
+            continue;
+          }
+          for (int j = 0; j < t; ++j) {
+            const size_t bit = c * static_cast<size_t>(t) + static_cast<size_t>(j);
+            packed[bit / 8] |= static_cast<uint8_t>(bits[p * t + j] << (bit % 8));
+          }
+        }
+      }
+      inputs.insert(inputs.end(), packed.begin(), packed.end());
+    }
+  }
+  return inputs;
+}
+
+struct Mismatch {
+  int layer = -1;
+  std::string what;  // empty: none
+};
+
+// The first differing hidden-layer bit of one image's record.
+Mismatch hidden_mismatch(const Model& model, const hdl::HdlDesign& design,
+                         const RecordLayout& layout, const std::vector<ActivationShape>& shapes,
+                         const std::vector<LayerTrace>& trace, const uint8_t* record) {
+  for (size_t i = 0; i + 1 < model.layers.size(); ++i) {
+    const auto& hw = design.layers[i];
+    const auto& expected = trace[i].output_bits;
+    const ActivationShape& out = shapes[i + 1];
+    const size_t pixels = layout.pixels[i];
+    const size_t per_pixel = static_cast<size_t>(hw.output_width);
+    for (size_t k = 0; k < pixels; ++k) {
+      const uint8_t* got_bits = record + layout.layer_offset[i] + k * layout.pixel_bytes[i];
+      for (size_t j = 0; j < per_pixel; ++j) {
+        if (!hw.live[j]) continue;  // pruned: no later layer reads it, tied to 0 in the RTL
+        // A pixel's bit j is level j / C of channel j % C; dense layers are one pixel.
+        const size_t channels = static_cast<size_t>(out.channels);
+        const size_t level = j / channels, channel = j % channels;
+        const size_t at = level * channels * pixels +
+                          static_cast<size_t>(out.index(static_cast<int>(channel),
+                                                        static_cast<int>(k) / out.width,
+                                                        static_cast<int>(k) % out.width));
+        const bool got = bit_of(got_bits, j);
+        if (got == (expected[at] != 0)) continue;
+        const std::string where = model.layers[i].kind == LayerKind::kLutDense
+                                      ? fmt::format("output {}", channel)
+                                      : fmt::format("({}) pixel (row {}, column {}) channel {}",
+                                                    layer_kind_name(model.layers[i].kind),
+                                                    k / static_cast<size_t>(out.width),
+                                                    k % static_cast<size_t>(out.width), channel);
+        return {static_cast<int>(i), fmt::format("layer {} {} bit {}: RTL {}, reference {}", i,
+                                                 where, level, got ? 1 : 0, expected[at])};
+      }
+    }
+  }
+  return {};
+}
+
+// Compares every record with the reference traces into the report.
+void compare_records(const Model& model, const hdl::HdlDesign& design, const Dataset& data,
+                     const std::vector<std::vector<LayerTrace>>& traces,
+                     const std::vector<int>& labels, const uint8_t* records, VerifyReport& report) {
+  const RecordLayout layout(design);
+  const std::vector<ActivationShape> shapes = infer_shapes(model);
+  const int last = static_cast<int>(model.layers.size()) - 1;
+  for (size_t n = 0; n < traces.size(); ++n) {
+    const uint8_t* r = records + n * layout.size;
+    auto [layer, what] = hidden_mismatch(model, design, layout, shapes, traces[n], r);
+    if (what.empty()) layer = last;
+    const auto& acc = traces[n].back().accumulators;
+    for (size_t c = 0; c < acc.size() && what.empty(); ++c) {
+      int64_t got = 0;
+      for (int b = 0; b < design.score_width; ++b)
+        got |= static_cast<int64_t>(
+                   bit_of(r + layout.score_offset, c * static_cast<size_t>(design.score_width) + b))
+               << b;
+      if (got != acc[c])
+        what = fmt::format("layer {} (output) accumulator of class {}: RTL {}, reference {}", last,
+                           c, got, acc[c]);
+    }
+    const int rtl_class = static_cast<int>(get_u32(r));
+    if (what.empty() && rtl_class != labels[n])
+      what = fmt::format("argmax: RTL class {}, reference class {}", rtl_class, labels[n]);
+    report.rtl_correct += rtl_class == static_cast<int>(data.labels[n]);
+    if (what.empty()) continue;
+    ++report.mismatches;
+    if (report.first_mismatch_image >= 0) continue;
+    report.first_mismatch_image = static_cast<long>(n);
+    report.first_mismatch_layer = layer;
+    report.first_mismatch = std::move(what);
+  }
+}
+
+// Builds the Verilated simulator of `design` in `w`; returns the build time.
+double build_simulator(const fs::path& verilator, const fs::path& w, const hdl::HdlDesign& design,
+                       const VerifyOptions& options) {
+  const std::string verilog_file = design.top_name + ".v";
+  write_file_atomically(w / verilog_file, design.verilog);
+  std::vector<std::string> sources = {verilog_file};
+  if (!design.simulation_models.empty()) {
+    write_file_atomically(w / "xilinx_lut_models.v", design.simulation_models);
+    sources.push_back("xilinx_lut_models.v");
+  }
+  write_file_atomically(w / "harness.cpp", verilator_harness(design, options.bubble_every));
+  // Hidden layer outputs stay readable from the harness, so a mismatch names its layer. Layer
+  // modules stay separate classes: inlined, the whole network's signals would land in one
+  // C++ header that every generated file re-parses (the build then takes several times longer).
+  write_file_atomically(w / "public.vlt",
+                        fmt::format("`verilator_config\n"
+                                    "public_flat_rd -module \"{0}\" -var \"layer*_y\"\n"
+                                    "public_flat_rd -module \"{0}\" -var \"layer*_valid\"\n"
+                                    "no_inline -module \"{0}_layer*\"\n",
+                                    design.top_name));
+  std::vector<std::string> build = {
+      verilator.string(), "--cc", "--exe", "--build", "-j",
+      std::to_string(std::max(1, options.jobs)), "--top-module", design.top_name, "--prefix",
+      "Vlutnet", "-Mdir", "obj", "-o", "sim", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+      "--noassert", "-Wno-fatal",
+      // Build time dominates (docs/hardware.md): fewer, larger C++ files (each re-parses its
+      // module's header), compiled at -O0: 4x faster to build than -O1, and the simulation of
+      // 10,000 images still takes seconds.
+      "--output-split", "200000", "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"};
+  for (const auto& s : sources) build.push_back(s);
+  build.push_back("public.vlt");
+  build.push_back("harness.cpp");
+  const auto t0 = std::chrono::steady_clock::now();
+  run_command({build, w, w / "verilator_build.log"});
+  return seconds_since(t0);
+}
+
 }  // namespace
-
-std::string verilator_harness(const hdl::HdlDesign& d, int bubble_every) {
-  const RecordLayout layout(d);
-  std::ostringstream h;
-  h << "// Generated by lutnet verify for " << d.top_name
-    << ". Streams the inputs through the RTL,\n"
-    << "// one per clock with an idle clock every " << bubble_every
-    << " (0: none), and records per input\n"
-    << "// the class, the scores and every hidden layer's registered output.\n";
-  h << R"(#include <algorithm>
-#include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-#include <vector>
-
-#include "Vlutnet.h"
-#include "Vlutnet___024root.h"
-#include "verilated.h"
-
-namespace {
-
-// Byte copies between buffers and Verilator signals of any width (little-endian host).
-template <class T>
-void put(T& port, const uint8_t* src, size_t n) {
-  uint64_t v = 0;
-  std::memcpy(&v, src, std::min<size_t>(n, 8));
-  port = static_cast<T>(v);
-}
-template <std::size_t W>
-void put(VlWide<W>& port, const uint8_t* src, size_t n) {
-  for (size_t w = 0; w < W; ++w) {
-    uint32_t v = 0;
-    if (4 * w < n) std::memcpy(&v, src + 4 * w, std::min<size_t>(4, n - 4 * w));
-    port.at(w) = v;
-  }
-}
-template <class T>
-void get(const T& sig, uint8_t* dst, size_t n) {
-  const uint64_t v = static_cast<uint64_t>(sig);
-  std::memcpy(dst, &v, std::min<size_t>(n, 8));
-}
-template <std::size_t W>
-void get(const VlWide<W>& sig, uint8_t* dst, size_t n) {
-  for (size_t w = 0; w < W && 4 * w < n; ++w) {
-    const uint32_t v = sig.at(w);
-    std::memcpy(dst + 4 * w, &v, std::min<size_t>(4, n - 4 * w));
-  }
-}
-
-uint32_t u32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s INPUTS OUTPUTS\n", argv[0]);
-    return 2;
-  }
-)";
-  h << fmt::format("  constexpr size_t kInBytes = {};\n", bytes_for(d.input_width));
-  h << fmt::format("  constexpr size_t kRecord = {};\n", layout.size);
-  h << fmt::format("  constexpr size_t kScoreOffset = {}, kScoreBytes = {};\n", layout.score_offset,
-                   layout.score_bytes);
-  h << fmt::format("  constexpr int64_t kLatency = {};\n", d.latency_cycles);
-  h << fmt::format("  constexpr uint64_t kBubbleEvery = {};\n", std::max(0, bubble_every));
-  h << fmt::format("  constexpr uint32_t kInputMagic = {:#x}, kOutputMagic = {:#x};\n", kInputMagic,
-                   kOutputMagic);
-  h << R"(  std::FILE* in = std::fopen(argv[1], "rb");
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
-  uint8_t header[12];
-  if (std::fread(header, 1, 12, in) != 12 || u32(header) != kInputMagic ||
-      u32(header + 8) != kInBytes) {
-    std::fprintf(stderr, "%s: not an input file for this design\n", argv[1]);
-    return 1;
-  }
-  const size_t count = u32(header + 4);
-  std::vector<uint8_t> inputs(count * kInBytes);
-  if (std::fread(inputs.data(), 1, inputs.size(), in) != inputs.size()) {
-    std::fprintf(stderr, "%s: truncated\n", argv[1]);
-    return 1;
-  }
-  std::fclose(in);
-  std::vector<uint8_t> records(count * kRecord, 0);
-  std::vector<uint8_t> idle(kInBytes, 0xa5);  // what in_data carries while in_valid is low
-
-  const auto context = std::make_unique<VerilatedContext>();
-  const auto top = std::make_unique<Vlutnet>(context.get());
-  auto* root = top->rootp;
-  auto clock = [&] {
-    top->clk = 0;
-    top->eval();
-    top->clk = 1;
-    top->eval();
-  };
-  top->rst = 1;
-  top->in_valid = 0;
-  clock();
-  clock();
-  top->rst = 0;
-
-  std::vector<int64_t> tag(static_cast<size_t>(kLatency) + 2, -1);  // input index per cycle
-  auto tag_at = [&](int64_t cycle) {
-    return cycle < 0 ? int64_t{-1} : tag[static_cast<size_t>(cycle) % tag.size()];
-  };
-  size_t next = 0, done = 0;
-  uint64_t protocol_errors = 0;
-  int64_t first_protocol_error = -1;
-  for (int64_t t = 0; done < count; ++t) {
-    const bool bubble = kBubbleEvery && static_cast<uint64_t>(t) % kBubbleEvery == kBubbleEvery - 1;
-    if (next < count && !bubble) {
-      put(top->in_data, &inputs[next * kInBytes], kInBytes);
-      top->in_valid = 1;
-      tag[static_cast<size_t>(t) % tag.size()] = static_cast<int64_t>(next++);
-    } else {
-      put(top->in_data, idle.data(), kInBytes);
-      top->in_valid = 0;
-      tag[static_cast<size_t>(t) % tag.size()] = -1;
-    }
-    clock();
-    // A register d stages deep now holds what was driven d - 1 clocks ago.
-)";
-  for (size_t i = 0; i + 1 < d.layers.size(); ++i) {
-    h << fmt::format(
-        "    if (const int64_t n = tag_at(t - {} + 1); n >= 0)\n"
-        "      get(root->{}__DOT__{}, &records[static_cast<size_t>(n) * kRecord + {}], {});\n",
-        d.layers[i].register_depth, d.top_name, d.layers[i].output_signal, layout.layer_offset[i],
-        layout.layer_bytes[i]);
-  }
-  h << R"(    const int64_t n = tag_at(t - kLatency + 1);
-    if (static_cast<bool>(top->out_valid) != (n >= 0)) {
-      if (first_protocol_error < 0) first_protocol_error = t;
-      ++protocol_errors;
-    }
-    if (n >= 0) {
-      uint8_t* r = &records[static_cast<size_t>(n) * kRecord];
-      get(top->out_class, r, 4);
-      get(top->out_scores, r + kScoreOffset, kScoreBytes);
-      ++done;
-    }
-    if (t > static_cast<int64_t>(2 * count) + 4 * kLatency + 16) break;  // valid never came
-  }
-  top->final();
-  std::FILE* out = std::fopen(argv[2], "wb");
-  if (!out) {
-    std::fprintf(stderr, "cannot write %s\n", argv[2]);
-    return 1;
-  }
-  const uint64_t trailer[4] = {kOutputMagic, count, protocol_errors,
-                               static_cast<uint64_t>(first_protocol_error)};
-  std::fwrite(trailer, sizeof trailer, 1, out);
-  std::fwrite(records.data(), 1, records.size(), out);
-  std::fclose(out);
-  std::printf("simulated %zu inputs, %zu outputs, %llu valid-handshake errors\n", count, done,
-              static_cast<unsigned long long>(protocol_errors));
-  return 0;
-}
-)";
-  return h.str();
-}
 
 VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOptions& options) {
   using Clock = std::chrono::steady_clock;
@@ -249,7 +219,6 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
       options.limit ? std::min(options.limit, data.labels.size()) : data.labels.size();
   if (count == 0) throw Error(fmt::format("dataset '{}' has no images to verify", data.name));
   if (count > 0xffff'ffffu) throw Error("too many images for one verification run");
-
   const fs::path verilator = require_program(
       "verilator", "install Verilator (apt-get install verilator) to verify the RTL");
 
@@ -263,6 +232,7 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
   hdl_options.popcount = options.popcount;
   const hdl::HdlDesign design = hdl::generate_verilog(model, hdl_options);
   report.latency_cycles = design.latency_cycles;
+  report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
   report.generate_seconds = seconds_since(t0);
 
   const Model& golden = options.reference_model ? *options.reference_model : model;
@@ -284,63 +254,11 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
 
   WorkDir dir(options.work_dir, options.keep, "lutnet-verify");
   const fs::path w = dir.path();
-  const std::string verilog_file = design.top_name + ".v";
-  write_file_atomically(w / verilog_file, design.verilog);
-  std::vector<std::string> sources = {verilog_file};
-  if (!design.simulation_models.empty()) {
-    write_file_atomically(w / "xilinx_lut_models.v", design.simulation_models);
-    sources.push_back("xilinx_lut_models.v");
-  }
-  write_file_atomically(w / "harness.cpp", verilator_harness(design, options.bubble_every));
-  // Hidden layer outputs stay readable from the harness, so a mismatch names its layer. Layer
-  // modules stay separate classes: inlined, the whole network's signals would land in one
-  // C++ header that every generated file re-parses (the build then takes several times longer).
-  write_file_atomically(w / "public.vlt",
-                        fmt::format("`verilator_config\n"
-                                    "public_flat_rd -module \"{0}\" -var \"layer*_y\"\n"
-                                    "no_inline -module \"{0}_layer*\"\n",
-                                    design.top_name));
-
-  std::vector<uint8_t> inputs;
-  put_u32(inputs, kInputMagic);
-  put_u32(inputs, static_cast<uint32_t>(count));
-  const size_t in_bytes = bytes_for(design.input_width);
-  put_u32(inputs, static_cast<uint32_t>(in_bytes));
-  std::vector<uint8_t> bits(static_cast<size_t>(model.input.num_bits()));
-  for (size_t n = 0; n < count; ++n) {
-    const uint8_t* image = &data.pixels[n * image_bytes];
-    if (options.input_encoder) {
-      inputs.insert(inputs.end(), image, image + image_bytes);
-      continue;
-    }
-    encode_input(model.input, image, bits.data());
-    std::vector<uint8_t> packed(in_bytes, 0);
-    for (size_t j = 0; j < bits.size(); ++j)
-      packed[j / 8] |= static_cast<uint8_t>(bits[j] << (j % 8));
-    inputs.insert(inputs.end(), packed.begin(), packed.end());
-  }
-  write_binary(w / "inputs.bin", inputs);
-
-  std::vector<std::string> build = {
-      verilator.string(), "--cc", "--exe", "--build", "-j",
-      std::to_string(std::max(1, options.jobs)), "--top-module", design.top_name, "--prefix",
-      "Vlutnet", "-Mdir", "obj", "-o", "sim", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-      "--noassert", "-Wno-fatal",
-      // Build time dominates (docs/hardware.md): fewer, larger C++ files (each re-parses its
-      // module's header), compiled at -O0: 4x faster to build than -O1, and the simulation of
-      // 10,000 images still takes seconds.
-      "--output-split", "200000", "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"};
-  for (const auto& s : sources) build.push_back(s);
-  build.push_back("public.vlt");
-  build.push_back("harness.cpp");
-  t0 = Clock::now();
-  run_command({build, w, w / "verilator_build.log"});
-  report.build_seconds = seconds_since(t0);
-
+  write_binary(w / "inputs.bin", harness_inputs(model, design, data, count));
+  report.build_seconds = build_simulator(verilator, w, design, options);
   t0 = Clock::now();
   run_command({{(w / "obj" / "sim").string(), "inputs.bin", "outputs.bin"}, w, w / "sim.log"});
   report.run_seconds = seconds_since(t0);
-
   auto [traces, labels, reference_seconds] = reference.get();
   report.reference_seconds = reference_seconds;
 
@@ -354,67 +272,15 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
   std::memcpy(trailer, bytes, sizeof trailer);
   if (trailer[0] != kOutputMagic || trailer[1] != count)
     throw Error(fmt::format("{}: not the output of this run", (w / "outputs.bin").string()));
-  const uint64_t protocol_errors = trailer[2];
-
-  auto note = [&](size_t n, int layer, std::string what) {
-    if (report.first_mismatch_image >= 0) return;
-    report.first_mismatch_image = static_cast<long>(n);
-    report.first_mismatch_layer = layer;
-    report.first_mismatch = std::move(what);
-  };
-  const int last = static_cast<int>(model.layers.size()) - 1;
-  for (size_t n = 0; n < count; ++n) {
-    const uint8_t* r = bytes + 32 + n * layout.size;
-    const auto& trace = traces[n];
-    bool bad = false;
-    for (int i = 0; i < last && !bad; ++i) {
-      const auto& hw = design.layers[i];
-      const auto& expected = trace[i].output_bits;
-      const int outputs = model.layers[i].num_outputs;
-      for (size_t j = 0; j < expected.size(); ++j) {
-        if (!hw.live[j]) continue;  // pruned: no later layer reads it, tied to 0 in the RTL
-        const bool got = bit_of(r + layout.layer_offset[i], j);
-        if (got != (expected[j] != 0)) {
-          note(n, i,
-               fmt::format("layer {} output {} bit {}: RTL {}, reference {}", i,
-                           j % static_cast<size_t>(outputs), j / static_cast<size_t>(outputs),
-                           got ? 1 : 0, expected[j]));
-          bad = true;
-          break;
-        }
-      }
-    }
-    if (!bad) {
-      const auto& acc = trace.back().accumulators;
-      for (size_t c = 0; c < acc.size(); ++c) {
-        int64_t got = 0;
-        for (int b = 0; b < design.score_width; ++b)
-          got |= static_cast<int64_t>(bit_of(r + layout.score_offset,
-                                             c * static_cast<size_t>(design.score_width) + b))
-                 << b;
-        if (got != acc[c]) {
-          note(n, last,
-               fmt::format("layer {} (output) accumulator of class {}: RTL {}, reference {}", last,
-                           c, got, acc[c]));
-          bad = true;
-          break;
-        }
-      }
-    }
-    const int rtl_class = static_cast<int>(get_u32(r));
-    if (!bad && rtl_class != labels[n]) {
-      note(n, last, fmt::format("argmax: RTL class {}, reference class {}", rtl_class, labels[n]));
-      bad = true;
-    }
-    report.mismatches += bad;
-    report.rtl_correct += rtl_class == static_cast<int>(data.labels[n]);
-  }
-  if (protocol_errors) {
+  compare_records(model, design, data, traces, labels, bytes + 32, report);
+  if (const uint64_t protocol_errors = trailer[2]) {
     if (report.first_mismatch_image < 0) {
       report.first_mismatch = fmt::format(
-          "out_valid differed from in_valid delayed by {} cycles {} times, first at cycle {}",
-          design.latency_cycles, protocol_errors, static_cast<int64_t>(trailer[3]));
-      report.first_mismatch_layer = last;
+          "{} valid-handshake errors (out_valid not {} cycles after {}), first at cycle {}",
+          protocol_errors, design.latency_cycles,
+          design.streaming ? "a frame's first pixel, or a stage's valid count off" : "in_valid",
+          static_cast<int64_t>(trailer[3]));
+      report.first_mismatch_layer = static_cast<int>(model.layers.size()) - 1;
     }
     report.mismatches = std::max<size_t>(report.mismatches, 1);
   }

@@ -1,6 +1,7 @@
 #pragma once
 // `lutnet verify`: the generated RTL, simulated by Verilator on every test image, against the
-// reference evaluator -- class, output accumulators and every hidden layer's output bits.
+// reference evaluator -- class, output accumulators and every hidden layer's output bits (for
+// conv and pool layers every bit of every output pixel).
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -34,7 +35,8 @@ struct VerifyReport {
   int first_mismatch_layer = -1;  // model layer index (the last layer for scores and class)
   std::string first_mismatch;     // what differed, in words
   double generate_seconds = 0, build_seconds = 0, run_seconds = 0, reference_seconds = 0;
-  int latency_cycles = 0;
+  int latency_cycles = 0;          // streaming designs: from a frame's first pixel to its result
+  int cycles_per_frame = 1;        // the initiation interval: frame pixels for a streaming design
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/lut_function.hpp"
+#include "hdl/stream_modules.hpp"
 #include "hdl/verilog_emit.hpp"
 
 namespace lutnet::hdl {
@@ -15,11 +16,14 @@ namespace {
 
 constexpr int64_t kThresholdClamp = int64_t{1} << 61;  // far beyond any accumulator
 
-// Reduced tables and liveness of one layer.
+// Reduced tables and liveness of one layer. Layouts: a dense layer's inputs are bit l * N + n of
+// its flat input planes and its outputs bit b * O + o; a conv layer's inputs are its window
+// positions (l * window + w) and its outputs bit b * C + o of one pixel; a pool layer's inputs and
+// outputs are bit l * C + c of one pixel. The bits of one pixel are the same at every pixel.
 struct LayerAnalysis {
   std::vector<ReducedLut> luts;   // index c * input_levels + l
   std::vector<uint8_t> live_out;  // output bits read downstream (all scores of an argmax layer)
-  std::vector<uint8_t> live_in;   // input bits read by a live neuron, plane-major
+  std::vector<uint8_t> live_in;   // input bits read by a live neuron
   std::vector<uint8_t> live_neuron;
 };
 
@@ -30,7 +34,32 @@ bool neuron_live(const Layer& layer, const std::vector<uint8_t>& live_out, int o
   return false;
 }
 
+// Which bits of an activation of `shape` (in its producer's output layout: flat for a dense
+// producer, per pixel for a stream producer) `reader` reads.
+std::vector<uint8_t> bits_read_by(const Layer& reader, const LayerAnalysis& r,
+                                  const ActivationShape& shape, bool stream_producer) {
+  if (reader.kind == LayerKind::kMaxPool) return r.live_in;
+  if (reader.kind == LayerKind::kLutDense && !stream_producer) return r.live_in;
+  std::vector<uint8_t> live(static_cast<size_t>(shape.levels) * shape.channels, 0);
+  for (int l = 0; l < shape.levels; ++l)
+    for (int c = 0; c < shape.channels; ++c) {
+      uint8_t any = 0;
+      if (reader.kind == LayerKind::kLutConv2d) {
+        for (int w = 0; w < reader.kernel_h * reader.kernel_w; ++w)
+          any |= r.live_in[static_cast<size_t>(l) * reader.num_inputs +
+                           static_cast<size_t>(c) * reader.kernel_h * reader.kernel_w + w];
+      } else {  // a dense layer reading the flattened frame
+        for (int y = 0; y < shape.height; ++y)
+          for (int x = 0; x < shape.width; ++x)
+            any |= r.live_in[static_cast<size_t>(l * shape.plane_bits() + shape.index(c, y, x))];
+      }
+      live[static_cast<size_t>(l) * shape.channels + c] = any;
+    }
+  return live;
+}
+
 std::vector<LayerAnalysis> analyze(const Model& model) {
+  const std::vector<ActivationShape> shapes = infer_shapes(model);
   std::vector<LayerAnalysis> result(model.layers.size());
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const auto& layer = model.layers[i];
@@ -48,7 +77,19 @@ std::vector<LayerAnalysis> analyze(const Model& model) {
     if (i + 1 == model.layers.size()) {
       a.live_out.assign(static_cast<size_t>(layer.num_outputs), 1);
     } else {
-      a.live_out = result[i + 1].live_in;
+      a.live_out = bits_read_by(model.layers[i + 1], result[i + 1], shapes[i + 1],
+                                layer.kind != LayerKind::kLutDense);
+    }
+    if (layer.kind == LayerKind::kMaxPool) {
+      // Output level l of a pooled code depends on input levels 0..l.
+      const int levels = shapes[i].levels, channels = shapes[i].channels;
+      a.live_in.assign(a.live_out.size(), 0);
+      for (int c = 0; c < channels; ++c)
+        for (int l = levels; l-- > 0;)
+          a.live_in[static_cast<size_t>(l) * channels + c] =
+              a.live_out[static_cast<size_t>(l) * channels + c] |
+              (l + 1 < levels ? a.live_in[static_cast<size_t>(l + 1) * channels + c] : 0);
+      continue;
     }
     a.live_in.assign(static_cast<size_t>(layer.input_levels) * layer.num_inputs, 0);
     a.live_neuron.assign(static_cast<size_t>(layer.num_outputs), 0);
@@ -57,7 +98,7 @@ std::vector<LayerAnalysis> analyze(const Model& model) {
       a.live_neuron[o] = 1;
       for (uint32_t c = layer.conn_offset[o]; c < layer.conn_offset[o + 1]; ++c)
         for (int l = 0; l < layer.input_levels; ++l)
-          for (uint32_t p : a.luts[static_cast<size_t>(c) * layer.input_levels + l].inputs)
+          for (uint32_t p : a.luts[static_cast<size_t>(c) * layer.input_levels + l].input_list())
             a.live_in[static_cast<size_t>(l) * layer.num_inputs + p] = 1;
     }
   }
@@ -95,22 +136,45 @@ class Generator {
       : model_(model), options_(options), netlists_(netlists), analysis_(analyze(model)) {}
 
   HdlDesign run() {
+    HdlDesign d =
+        model_.layers.front().kind == LayerKind::kLutDense ? run_vector() : run_streaming();
+    std::string verilog = file_header(d) + d.modules.back().verilog;
+    for (size_t m = 0; m + 1 < d.modules.size(); ++m) verilog += "\n" + d.modules[m].verilog;
+    d.verilog = std::move(verilog);
+    if (options_.xilinx_primitives) d.simulation_models = xilinx_lut_simulation_models();
+    return d;
+  }
+
+ private:
+  HdlDesign start_design() const {
     HdlDesign d;
     d.top_name = options_.top_name;
     d.input_encoder = options_.input_encoder;
     d.num_classes = model_.num_classes;
     d.class_width = std::max(1, bit_width(model_.num_classes - 1));
-    const int num_bits = model_.input.num_bits();
-    d.input_width = options_.input_encoder ? 8 * model_.input.num_pixels() : num_bits;
+    return d;
+  }
 
+  // The input stage for `pixels` pixels per input word, and its ModuleInfo.
+  void add_input_stage(HdlDesign& d, int pixels, const std::vector<uint8_t>& live) {
+    const int num_bits = pixels * static_cast<int>(model_.input.thresholds.size());
+    d.input_width = options_.input_encoder ? 8 * pixels : num_bits;
+    d.input_live = live;
     const std::string data_port = fmt::format("input wire [{}:0] data", d.input_width - 1);
-    d.modules.push_back({name("input"), "input", -1, input_module(d),
+    d.modules.push_back({name("input"), "input", -1, input_module(d, pixels),
                          stub(name("input"), data_port, "x", num_bits)});
+  }
+
+  // One input vector per clock: every layer dense.
+  HdlDesign run_vector() {
+    HdlDesign d = start_design();
+    const int num_bits = model_.input.num_bits();
+    add_input_stage(d, model_.input.num_pixels(), analysis_.front().live_in);
     int depth = 1;
     int layer_inputs = num_bits;
     for (size_t i = 0; i < model_.layers.size(); ++i) {
       LayerHardware hw;
-      std::string text = layer_module(static_cast<int>(i), hw, d);
+      std::string text = layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i)));
       depth += hw.latency_cycles;
       hw.register_depth = depth;
       d.modules.push_back({hw.module, fmt::format("layer {}", i), static_cast<int>(i),
@@ -128,15 +192,220 @@ class Generator {
                                           d.class_width - 1, scores - 1),
                               0)});
     d.modules.push_back({options_.top_name, "top", -1, top_module(d), ""});
-
-    std::string verilog = file_header(d) + d.modules.back().verilog;
-    for (size_t m = 0; m + 1 < d.modules.size(); ++m) verilog += "\n" + d.modules[m].verilog;
-    d.verilog = std::move(verilog);
-    if (options_.xilinx_primitives) d.simulation_models = xilinx_lut_simulation_models();
     return d;
   }
 
- private:
+  // Pixels stream in, one per clock: conv and pool stages (line buffer, window, LUT array or
+  // pooling), then a collector and the dense tail of run_vector.
+  HdlDesign run_streaming() {
+    HdlDesign d = start_design();
+    d.streaming = true;
+    const std::vector<ActivationShape> shapes = infer_shapes(model_);
+    const ActivationShape& in = shapes.front();
+    if (model_.input.shape.size() < 2)
+      throw Error(
+          "a model that starts with a conv or pool layer needs an image input shape "
+          "(C x H x W or H x W)");
+    d.frame_pixels = in.height * in.width;
+    add_input_stage(d, in.channels / in.group,
+                    bits_read_by(model_.layers[0], analysis_[0], in,
+                                 /*stream_producer=*/true));
+    // The timing model: cycle at which each output of the current stage is valid, for one frame
+    // whose pixels enter on cycles 0, 1, ...; the input register adds one.
+    std::vector<long long> times;
+    for (int p = 0; p < d.frame_pixels; ++p) times.push_back(p + 1);
+    StreamSignal prev{"x0", "x0_valid", in.levels * in.channels, true};
+    for (size_t i = 0; i < model_.layers.size(); ++i) {
+      const Layer& layer = model_.layers[i];
+      if (layer.kind != LayerKind::kLutDense && !prev.stream)
+        throw Error(
+            fmt::format("layer {} is a {} layer after a dense layer: streaming hardware "
+                        "has conv and pool layers only before the dense ones",
+                        i, layer_kind_name(layer.kind)));
+      LayerHardware hw;
+      hw.kind = layer.kind;
+      hw.output_signal = fmt::format("layer{}_y", i);
+      hw.valid_signal = fmt::format("layer{}_valid", i);
+      if (layer.kind == LayerKind::kLutDense) {
+        if (prev.stream) prev = add_flatten(d, static_cast<int>(i), shapes[i], prev, times);
+        d.modules.push_back(
+            {"", fmt::format("layer {}", i), static_cast<int>(i),
+             layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i))), ""});
+        d.modules.back().name = hw.module;
+        d.modules.back().stub = stub(hw.module, fmt::format("input wire [{}:0] x", prev.bits - 1),
+                                     "y", hw.output_width);
+        times = {times.back() + hw.latency_cycles};
+      } else {
+        times = add_window_stage(d, static_cast<int>(i), shapes[i], shapes[i + 1], hw, times);
+      }
+      hw.input_signal = prev.data;
+      hw.input_valid = prev.valid;
+      prev = {hw.output_signal, hw.valid_signal, hw.output_width,
+              layer.kind != LayerKind::kLutDense};
+      d.layers.push_back(std::move(hw));
+    }
+    d.latency_cycles = static_cast<int>(times.back() + 1);  // the first pixel enters on cycle 0
+    const int scores = d.num_classes * d.score_width;
+    d.modules.push_back({name("argmax"), "argmax", -1, argmax_module(d),
+                         stub(name("argmax"), fmt::format("input wire [{}:0] scores", scores - 1),
+                              fmt::format("[{}:0] class_out,\n  output reg [{}:0] scores_out",
+                                          d.class_width - 1, scores - 1),
+                              0)});
+    d.modules.push_back({options_.top_name, "top", -1, streaming_top_module(d), ""});
+    return d;
+  }
+
+  // A wire of the streaming top and its valid; `stream` when it carries pixels.
+  struct StreamSignal {
+    std::string data, valid;
+    int bits = 0;
+    bool stream = false;
+  };
+
+  // The collector in front of the first dense layer after the stream stages.
+  StreamSignal add_flatten(HdlDesign& d, int index, const ActivationShape& shape,
+                           const StreamSignal& prev, std::vector<long long>& times) {
+    const int pixels = shape.height * shape.width;
+    const std::string module = name(fmt::format("flatten{}", index));
+    const std::string comment = fmt::format(
+        "Collects the {} pixels of a frame ({} channels x {} levels each) into the flat input of "
+        "layer {}:\nout_x[l*{} + c*{} + p] = level l of channel c of pixel p (row-major).",
+        pixels, shape.channels, shape.levels, index, shape.channels * pixels, pixels);
+    d.modules.push_back({module, fmt::format("flatten {}", index), -1,
+                         flatten_module(module, pixels, shape.channels, shape.levels, comment),
+                         ""});
+    d.flattens.push_back({module, index, prev.data, prev.valid});
+    times = {times.back() + 1};
+    return {fmt::format("flat{}_x", index), fmt::format("flat{}_valid", index),
+            pixels * shape.channels * shape.levels, false};
+  }
+
+  // A conv or pool stage; returns the output times of the timing model.
+  std::vector<long long> add_window_stage(HdlDesign& d, int index, const ActivationShape& in,
+                                          const ActivationShape& out, LayerHardware& hw,
+                                          const std::vector<long long>& times) {
+    const Layer& layer = model_.layers[index];
+    const StreamWindow window{in.height,      in.width,     layer.kernel_h,
+                              layer.kernel_w, layer.stride, in.levels * in.channels};
+    hw.pixels = out.height * out.width;
+    hw.live = analysis_[index].live_out;
+    const std::string module = name(fmt::format("layer{}", index));
+    const std::string geometry = fmt::format(
+        "{}x{} window, stride {}, over a {}x{} input of {} channels x {} levels; one output "
+        "pixel\nper completed window ({}x{} outputs), in raster order.",
+        layer.kernel_h, layer.kernel_w, layer.stride, in.height, in.width, in.channels, in.levels,
+        out.height, out.width);
+    if (layer.kind == LayerKind::kMaxPool) {
+      hw.module = module;
+      hw.output_width = in.levels * in.channels;
+      hw.latency_cycles = 1;
+      d.modules.push_back(
+          {module, fmt::format("layer {}", index), -1,
+           pool_stream_module(module, window, in.channels, in.levels,
+                              fmt::format("Layer {} (max_pool): ", index) + geometry +
+                                  "\nPer channel the largest residual-sign code "
+                                  "(level 0 most significant). Latency 1 cycle."),
+           ""});
+      return window_output_times(window, times, 1);
+    }
+    const std::string array = name(fmt::format("layer{}_array", index));
+    const std::string array_text = layer_module(index, hw, d, array);
+    d.modules.push_back(
+        {array, fmt::format("layer {}", index), index, array_text,
+         stub(array, fmt::format("input wire [{}:0] x", in.levels * layer.num_inputs - 1), "y",
+              hw.output_width)});
+    std::vector<WindowTap> taps;
+    const int area = layer.kernel_h * layer.kernel_w;
+    for (int l = 0; l < in.levels; ++l)
+      for (int w = 0; w < layer.num_inputs; ++w) {
+        const int c = w / area, ky = w % area / layer.kernel_w, kx = w % layer.kernel_w;
+        taps.push_back({window.back(ky, kx), l * in.channels + c});
+      }
+    d.modules.push_back(
+        {module, fmt::format("layer {} window", index), -1,
+         conv_stream_module(module, window, taps, array, hw.latency_cycles, hw.output_width,
+                            fmt::format("Layer {} (lut_conv2d): line buffer and ", index) +
+                                geometry +
+                                fmt::format("\nx[l*{} + w] = level l of window position "
+                                            "w; latency {} cycle(s).",
+                                            layer.num_inputs, hw.latency_cycles)),
+         ""});
+    hw.array_module = array;
+    hw.module = module;
+    return window_output_times(window, times, hw.latency_cycles);
+  }
+
+  std::string streaming_top_module(const HdlDesign& d) const {
+    std::ostringstream out;
+    const ActivationShape in = input_activation_shape(model_.input);
+    out << "//\n// Top module " << options_.top_name << ": a pixel stream, one pixel per clock.\n";
+    out << fmt::format(
+        "// A frame is {}x{} pixels in raster order; in_data carries all {} channel(s) of one "
+        "pixel:\n",
+        in.height, in.width, in.channels / in.group);
+    if (d.input_encoder)
+      out << "// in_data[8c+7:8c] = channel c (8 bits), encoded in hardware.\n";
+    else
+      out << fmt::format("// in_data[c*{0}+j] = (channel c >= threshold j).\n", in.group);
+    out << fmt::format(
+        "// in_valid marks a pixel; gaps are allowed, and frames may follow back to back, so a "
+        "frame\n// takes {} cycles at best (the initiation interval). out_valid, out_class and "
+        "out_scores\n// come {} cycles after the frame's first pixel when its pixels come back to "
+        "back.\n// out_class is the index of the first maximum of the {} scores; score c is "
+        "out_scores[{}*c+{}:{}*c].\n// rst clears the valid signals and the window counters.\n",
+        d.frame_pixels, d.latency_cycles, d.num_classes, d.score_width, d.score_width - 1,
+        d.score_width);
+    out << fmt::format(
+        "module {} (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  input "
+        "wire [{}:0] in_data,\n  output reg out_valid,\n  output wire [{}:0] out_class,\n  "
+        "output wire [{}:0] out_scores\n);\n",
+        options_.top_name, d.input_width - 1, d.class_width - 1, d.num_classes * d.score_width - 1);
+    out << "  reg x0_valid;\n  always @(posedge clk) x0_valid <= rst ? 1'b0 : in_valid;\n";
+    out << fmt::format("  wire [{}:0] x0;\n", in.channels - 1);
+    out << fmt::format("  {} u_input (.clk(clk), .data(in_data), .x(x0));\n", name("input"));
+    for (const auto& hw : d.layers) {
+      for (const auto& f : d.flattens)
+        if (d.layers[static_cast<size_t>(f.layer)].output_signal == hw.output_signal)
+          out << fmt::format(
+              "  wire flat{0}_valid;\n  wire [{1}:0] flat{0}_x;\n"
+              "  {2} u_flatten{0} (.clk(clk), .rst(rst), .in_valid({3}), .in_pixel({4}), "
+              ".out_valid(flat{0}_valid), .out_x(flat{0}_x));\n",
+              f.layer,
+              model_.layers[static_cast<size_t>(f.layer)].num_inputs *
+                      model_.layers[static_cast<size_t>(f.layer)].input_levels -
+                  1,
+              f.module, f.input_valid, f.input);
+      out << fmt::format("  wire {};\n  wire [{}:0] {};\n", hw.valid_signal, hw.output_width - 1,
+                         hw.output_signal);
+      const std::string instance = hw.output_signal.substr(0, hw.output_signal.size() - 2);
+      if (hw.kind != LayerKind::kLutDense) {
+        out << fmt::format(
+            "  {} u_{} (.clk(clk), .rst(rst), .in_valid({}), .in_pixel({}), .out_valid({}), "
+            ".out_pixel({}));\n",
+            hw.module, instance, hw.input_valid, hw.input_signal, hw.valid_signal,
+            hw.output_signal);
+        continue;
+      }
+      const int lat = hw.latency_cycles;
+      out << fmt::format("  {} u_{} (.clk(clk), .x({}), .y({}));\n", hw.module, instance,
+                         hw.input_signal, hw.output_signal);
+      out << fmt::format("  reg [{}:0] {}_q;\n  always @(posedge clk)\n", lat - 1, hw.valid_signal);
+      if (lat == 1)
+        out << fmt::format("    {0}_q <= rst ? 1'b0 : {1};\n", hw.valid_signal, hw.input_valid);
+      else
+        out << fmt::format("    {0}_q <= rst ? {1}'d0 : {{{0}_q[{2}:0], {3}}};\n", hw.valid_signal,
+                           lat, lat - 2, hw.input_valid);
+      out << fmt::format("  assign {0} = {0}_q[{1}];\n", hw.valid_signal, lat - 1);
+    }
+    const auto& last = d.layers.back();
+    out << fmt::format(
+        "  always @(posedge clk) out_valid <= rst ? 1'b0 : {};\n"
+        "  {} u_argmax (.clk(clk), .scores({}), .class_out(out_class), .scores_out(out_scores));\n",
+        last.valid_signal, name("argmax"), last.output_signal);
+    out << "endmodule\n";
+    return out.str();
+  }
+
   std::string name(const std::string& suffix) const { return options_.top_name + "_" + suffix; }
 
   // An empty module with the ports of a clocked stage (width 0: `output` is a full declaration).
@@ -155,15 +424,15 @@ class Generator {
     return text;
   }
 
-  // Registers in_data, through the pixel encoder when enabled. Bits no layer reads stay 0.
-  std::string input_module(HdlDesign& d) {
+  // Registers in_data (`pixels` pixels), through the pixel encoder when enabled. Bits no layer
+  // reads stay 0.
+  std::string input_module(HdlDesign& d, int pixels) {
     Netlist nl;
     const int data = nl.add_input("data", d.input_width);
-    const int num_bits = model_.input.num_bits();
-    const int x = nl.add_output("x", num_bits);
-    const auto& live = analysis_.front().live_in;
-    d.input_live = live;
     const auto& thresholds = model_.input.thresholds;
+    const int num_bits = pixels * static_cast<int>(thresholds.size());
+    const int x = nl.add_output("x", num_bits);
+    const auto& live = d.input_live;
     const int t = static_cast<int>(thresholds.size());
     for (int i = 0; i < num_bits; ++i) {
       Net bit = kConst0;
@@ -191,12 +460,13 @@ class Generator {
     return finish(std::move(nl), name("input"), comment);
   }
 
-  std::string layer_module(int index, LayerHardware& hw, HdlDesign& d) {
+  // The LUT array of a dense layer, or of a conv layer over its window (module `module`).
+  std::string layer_module(int index, LayerHardware& hw, HdlDesign& d, const std::string& module) {
     const auto& layer = model_.layers[index];
     const auto& a = analysis_[index];
     const bool argmax = layer.output == LayerOutput::kArgmax;
     const int levels = layer.input_levels;
-    hw.module = name(fmt::format("layer{}", index));
+    hw.module = module;
     hw.output_signal = fmt::format("layer{}_y", index);
     hw.live = a.live_out;
 
@@ -288,6 +558,13 @@ class Generator {
     std::string comment =
         fmt::format("Layer {}: {} inputs x {} level(s) -> {} outputs, K = {}, level weights", index,
                     layer.num_inputs, levels, layer.num_outputs, layer.k);
+    if (layer.kind == LayerKind::kLutConv2d)
+      comment =
+          fmt::format(
+              "Layer {} (lut_conv2d {}x{}, stride {}): the LUT array of one output pixel; "
+              "its inputs are the\nwindow positions w = (c * {} + ky) * {} + kx.\n",
+              index, layer.kernel_h, layer.kernel_w, layer.stride, layer.kernel_h, layer.kernel_w) +
+          comment;
     for (int64_t w : layer.level_weights) comment += fmt::format(" {}", w);
     comment += fmt::format(
         ".\nx[l*{0}+i] is bit-plane l of input i. Per output o: pc_l = number of connections\n"
@@ -412,12 +689,28 @@ class Generator {
   std::string file_header(const HdlDesign& d) const {
     std::string s = fmt::format("// Generated by lutnet from model \"{}\". Do not edit.\n",
                                 sanitize(model_.name));
-    s += fmt::format("// Fully unrolled LUT network: {}", model_.input.num_bits());
-    for (const auto& layer : model_.layers) s += fmt::format("-{}", layer.num_outputs);
-    s += " (K per layer:";
-    for (const auto& layer : model_.layers) s += fmt::format(" {}", layer.k);
-    s += fmt::format("), latency {} cycles.\n// Tables (learned LUTs, counters): {}.\n",
-                     d.latency_cycles,
+    if (!d.streaming) {
+      s += fmt::format("// Fully unrolled LUT network: {}", model_.input.num_bits());
+      for (const auto& layer : model_.layers) s += fmt::format("-{}", layer.num_outputs);
+      s += " (K per layer:";
+      for (const auto& layer : model_.layers) s += fmt::format(" {}", layer.k);
+      s += fmt::format("), latency {} cycles.\n", d.latency_cycles);
+    } else {
+      // Conv layers as channels@kernel/stride, pools as pool kernel/stride, dense as widths.
+      s += "// Unrolled streaming LUT network, one pixel per clock:";
+      for (const auto& layer : model_.layers) {
+        if (layer.kind == LayerKind::kLutConv2d)
+          s += fmt::format(" conv{}@{}x{}/{}(K={})", layer.num_outputs, layer.kernel_h,
+                           layer.kernel_w, layer.stride, layer.k);
+        else if (layer.kind == LayerKind::kMaxPool)
+          s += fmt::format(" pool{}x{}/{}", layer.kernel_h, layer.kernel_w, layer.stride);
+        else
+          s += fmt::format(" dense{}(K={})", layer.num_outputs, layer.k);
+      }
+      s += fmt::format(";\n// {} cycles per frame, latency {} cycles from a frame's first pixel.\n",
+                       d.frame_pixels, d.latency_cycles);
+    }
+    s += fmt::format("// Tables (learned LUTs, counters): {}.\n",
                      options_.xilinx_primitives ? "Xilinx LUTn primitives" : "behavioural");
     // One file holds every module of the network, under whatever name the user picks.
     s += "/* verilator lint_off DECLFILENAME */\n";
@@ -495,12 +788,6 @@ HdlDesign generate_verilog(const Model& model, const HdlOptions& options) {
 HdlDesign generate_verilog(const Model& model, const HdlOptions& options,
                            std::vector<Netlist>* netlists) {
   validate(model);
-  for (size_t i = 0; i < model.layers.size(); ++i)
-    if (model.layers[i].kind != LayerKind::kLutDense)
-      throw Error(fmt::format(
-          "layer {} is a {} layer: the Verilog writer builds lut_dense layers only so far "
-          "(streaming conv and pool RTL is not written yet)",
-          i, layer_kind_name(model.layers[i].kind)));
   if (!valid_identifier(options.top_name))
     throw Error(fmt::format("top module name '{}' is not a plain Verilog identifier",
                             sanitize(options.top_name)));

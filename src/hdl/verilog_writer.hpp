@@ -33,9 +33,16 @@ struct ModuleInfo {
 };
 
 struct LayerHardware {
-  std::string module;          // Verilog module name
-  std::string output_signal;   // wire in the top module that carries the layer's register
-  int output_width = 0;        // bits; plane-major like LayerTrace::output_bits, or scores
+  LayerKind kind = LayerKind::kLutDense;
+  std::string module;         // Verilog module name (conv: the stream stage around the array)
+  std::string array_module;   // conv: the LUT array module inside the stage
+  std::string output_signal;  // wire in the top module that carries the layer's register
+  std::string valid_signal;   // streaming designs: the wire that marks output_signal valid
+  std::string input_signal, input_valid;  // streaming designs: what the layer reads
+  int pixels = 1;  // streaming designs: outputs per frame (output pixels; 1 dense)
+  // Bits; plane-major like LayerTrace::output_bits, or scores. Conv and pool: the bits of one
+  // output pixel, bit l * C + c = level l of channel c.
+  int output_width = 0;
   int register_depth = 0;      // register stages from in_data to this layer's output
   int latency_cycles = 0;      // of this layer alone
   int compression_stages = 0;  // counter stages of its deepest adder tree
@@ -50,8 +57,15 @@ struct LayerHardware {
 struct HdlDesign {
   std::string verilog;
   std::string top_name;
-  int latency_cycles = 0;           // in_valid to out_valid
-  int input_width = 0;              // bits of in_data (8 per pixel with the input encoder)
+  // Streaming designs (the model starts with conv or pool layers): in_data carries one pixel of
+  // all channels per clock, frame_pixels pixels per frame in raster order, so a frame takes
+  // frame_pixels cycles (the initiation interval). Otherwise one input vector per clock.
+  bool streaming = false;
+  int frame_pixels = 1;
+  // in_valid to out_valid; streaming: from the in_valid of a frame's first pixel, when the
+  // frame's pixels come back to back.
+  int latency_cycles = 0;
+  int input_width = 0;  // bits of in_data (8 per pixel with the input encoder); streaming: 1 pixel
   std::vector<uint8_t> input_live;  // per encoded input bit: read by layer 0 (others tied to 0)
   bool input_encoder = false;
   int num_classes = 0;
@@ -59,7 +73,15 @@ struct HdlDesign {
   int score_width = 0;                // bits per class in out_scores
   std::vector<ModuleInfo> modules;    // input stage, layers, argmax, top (dependency order)
   std::vector<LayerHardware> layers;  // one per model layer
-  int64_t encoder_compares = 0;       // live pixel-threshold compares of the input encoder
+  // Streaming designs: the collector in front of the first dense layer (`layer`), which reads
+  // `input` / `input_valid`; its outputs are flat<layer>_x / flat<layer>_valid.
+  struct Flatten {
+    std::string module;
+    int layer = 0;
+    std::string input, input_valid;
+  };
+  std::vector<Flatten> flattens;
+  int64_t encoder_compares = 0;  // live pixel-threshold compares of the input encoder
   // Behavioural models of the Xilinx LUT1..LUT6 primitives for simulators (empty unless
   // xilinx_primitives); synthesis tools bring their own.
   std::string simulation_models;

@@ -256,6 +256,78 @@ TEST(VerilogWriter, GoldenTinyModelXilinxEncoderPipelined) {
                generate_verilog(golden_model(), options).verilog);
 }
 
+// A conv model small enough to read: 4x4 pixels, a 2x2 conv of 2 channels with 2 levels and
+// K = 2, a 2x2 / 1 max-pool, 2 classes.
+Model golden_conv_model() {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 4, 4};
+  spec.convs = {{2, 2, 2, 1, 2, 1}};
+  spec.hidden = {};
+  spec.num_classes = 2;
+  spec.k = 2;
+  spec.levels = 2;
+  spec.keep_fraction = 0.5;
+  spec.seed = 43;
+  Model model = make_random_model(spec);
+  model.name = "golden-tiny-conv";
+  return model;
+}
+
+TEST(VerilogWriter, GoldenTinyConvModel) {
+  check_golden("tiny_conv_model.v", generate_verilog(golden_conv_model(), {}).verilog);
+}
+
+TEST(VerilogWriter, ConvModelsStreamOnePixelPerClock) {
+  const HdlDesign d = generate_verilog(golden_conv_model(), {});
+  EXPECT_TRUE(d.streaming);
+  EXPECT_EQ(d.frame_pixels, 16);
+  EXPECT_EQ(d.input_width, 1);  // one pixel, one threshold
+  // Pixel 0 enters on cycle 0, the last needed one (row 3, column 3) on cycle 15; then the input
+  // register, the conv stage, the pool, the collector, the argmax layer and out_valid.
+  EXPECT_GT(d.latency_cycles, 15 + 5);
+  ASSERT_EQ(d.layers.size(), 3u);
+  EXPECT_EQ(d.layers[0].pixels, 9);        // 3x3 conv outputs
+  EXPECT_EQ(d.layers[0].output_width, 4);  // 2 channels x 2 levels per pixel
+  EXPECT_EQ(d.layers[1].pixels, 4);        // 2x2 pooled
+  EXPECT_THAT(d.verilog, HasSubstr(fmt::format("come {} cycles after the frame's first pixel",
+                                               d.latency_cycles)));
+  EXPECT_THAT(d.verilog, HasSubstr("takes 16 cycles at best (the initiation interval)"));
+  for (const char* module : {"lutnet_top_layer0 (", "lutnet_top_layer0_array (",
+                             "lutnet_top_layer1 (", "lutnet_top_flatten2 (", "lutnet_top_layer2 ("})
+    EXPECT_THAT(d.verilog, HasSubstr(std::string("module ") + module));
+}
+
+TEST(VerilogWriter, StreamLayersAfterADenseLayerAreRefused) {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 4, 4};
+  spec.convs = {{2, 2, 2, 1, 0, 1}};
+  spec.hidden = {3};
+  spec.num_classes = 2;
+  spec.levels = 2;
+  Model model = make_random_model(spec);
+  // A 1x1 conv between the dense layers: a valid model, but not streaming hardware.
+  Layer conv;
+  conv.kind = LayerKind::kLutConv2d;
+  conv.num_inputs = 3;
+  conv.input_levels = 2;
+  conv.num_outputs = 3;
+  conv.output_levels = 2;
+  conv.level_weights = {2, 1};
+  conv.conn_offset = {0, 1, 2, 3};
+  conv.lut_inputs = {0, 1, 2};
+  conv.tables = {2, 2, 2, 2, 2, 2};
+  conv.output_sign = {1, 1, 1};
+  conv.thresholds = {1, 0, 2, 1, 0, 2, 1, 0, 2};
+  model.layers.insert(model.layers.begin() + 2, conv);
+  validate(model);
+  try {
+    generate_verilog(model, {});
+    ADD_FAILURE() << "expected a lutnet::Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("layer 2 is a lut_conv2d layer after a dense layer"));
+  }
+}
+
 TEST(VerilogWriter, PopcountModule) {
   const std::string v = generate_popcount_module(20, PopcountStyle::kCompressorTree, "pc20");
   EXPECT_THAT(v, HasSubstr("module pc20 ("));
