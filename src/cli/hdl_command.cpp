@@ -54,11 +54,18 @@ void add_hdl(CLI::App& app) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::string timing =
+        d.streaming
+            ? fmt::format(
+                  "a pixel of {} bits per clock, {} cycles per frame, latency {} "
+                  "cycles from a frame's first pixel",
+                  d.input_width, d.frame_pixels, d.latency_cycles)
+            : fmt::format("latency {} cycles, in_data {} bits", d.latency_cycles, d.input_width);
     fmt::print(
-        "wrote {} ({:.1f} MB): top {}, latency {} cycles, in_data {} bits; {} learned LUTs, "
-        "{} free connections (wires/inverters), {} adder-tree input bits; {:.1f} s\n",
-        args->output, static_cast<double>(d.verilog.size()) / 1e6, d.top_name, d.latency_cycles,
-        d.input_width, learned, free, bits, seconds);
+        "wrote {} ({:.1f} MB): top {}, {}; {} learned LUTs, {} free connections "
+        "(wires/inverters), {} adder-tree input bits; {:.1f} s\n",
+        args->output, static_cast<double>(d.verilog.size()) / 1e6, d.top_name, timing, learned,
+        free, bits, seconds);
     if (!d.simulation_models.empty())
       fmt::print(
           "note: simulators need models of LUT1..LUT6 (vendor libraries, or 'lutnet verify "

@@ -2,6 +2,7 @@
 // per layer and in total, and the LUT depth of the critical path. Optionally a Vivado script.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -132,6 +133,13 @@ void add_synth(CLI::App& app) {
     fmt::print("{} {}; {} LUTs, {} FFs, {} CARRY, LUT depth {}; {:.1f} s\n", r.yosys_version,
                r.to_json()["flow"].get<std::string>(), r.luts, r.ffs, r.carries, r.lut_depth,
                r.seconds);
+    if (r.cycles_per_frame > 1)
+      fmt::print(
+          "streaming: {} cycles per frame, {:.0f} frames/s at 200 MHz ({:.1f} frames/s per "
+          "1000 LUTs); line buffers: {} SRL, {} LUT-RAM, {} BRAM cells\n",
+          r.cycles_per_frame, 200e6 / r.cycles_per_frame,
+          200e6 / r.cycles_per_frame / static_cast<double>(std::max<int64_t>(1, r.luts)) * 1000,
+          r.srls, r.lutrams, r.brams);
     if (!args->json.empty()) write_file_atomically(args->json, r.to_json().dump(2) + "\n");
   });
 }

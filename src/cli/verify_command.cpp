@@ -80,6 +80,7 @@ void add_verify(CLI::App& app) {
                                 {"first_mismatch_layer", r.first_mismatch_layer},
                                 {"first_mismatch", r.first_mismatch},
                                 {"latency_cycles", r.latency_cycles},
+                                {"cycles_per_frame", r.cycles_per_frame},
                                 {"generate_seconds", r.generate_seconds},
                                 {"build_seconds", r.build_seconds},
                                 {"run_seconds", r.run_seconds},
@@ -88,10 +89,10 @@ void add_verify(CLI::App& app) {
     }
     fmt::print(
         "verify {}: {} images, {} mismatches; RTL classifies {} correctly ({:.2f}%); "
-        "latency {} cycles\n",
+        "latency {} cycles, {} cycles per {}\n",
         data.name, r.images, r.mismatches, r.rtl_correct,
         100.0 * static_cast<double>(r.rtl_correct) / static_cast<double>(r.images),
-        r.latency_cycles);
+        r.latency_cycles, r.cycles_per_frame, r.cycles_per_frame > 1 ? "frame" : "image");
     fmt::print(
         "time: generate {:.1f} s, Verilator build {:.1f} s, simulate {:.1f} s, reference "
         "{:.1f} s (during the build)\n",

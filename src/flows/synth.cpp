@@ -42,8 +42,14 @@ std::string plain(std::string name) {
   return name;
 }
 
+// Block RAMs are RAMB18E2 / RAMB36E2 (and FIFO wrappers); every other RAM* cell is LUT-RAM.
+bool is_bram(const std::string& type) {
+  return starts_with(type, "RAMB") || starts_with(type, "FIFO");
+}
+bool is_srl(const std::string& type) { return starts_with(type, "SRL"); }
+bool is_lutram(const std::string& type) { return starts_with(type, "RAM") && !is_bram(type); }
 bool is_lut(const std::string& type) {
-  return starts_with(type, "LUT") || starts_with(type, "SRL") || starts_with(type, "RAM");
+  return starts_with(type, "LUT") || is_srl(type) || is_lutram(type);
 }
 bool is_ff(const std::string& type) { return starts_with(type, "FD") || starts_with(type, "LD"); }
 bool is_carry(const std::string& type) { return starts_with(type, "CARRY"); }
@@ -56,6 +62,9 @@ void count_cells(ModuleSynth& m, const std::map<std::string, int64_t>& cells) {
     if (is_ff(type)) m.ffs += n;
     if (is_carry(type)) m.carries += n;
     if (is_mux(type)) m.muxes += n;
+    if (is_srl(type)) m.srls += n;
+    if (is_lutram(type)) m.lutrams += n;
+    if (is_bram(type)) m.brams += n;
   }
 }
 
@@ -252,6 +261,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.pin_luts = h.xilinx_primitives;
   report.popcount = hdl::popcount_style_name(h.popcount);
   report.latency_cycles = design.latency_cycles;
+  report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
 
   WorkDir dir(options.work_dir, options.keep, "lutnet-synth");
   report.yosys_version = yosys_version(dir.path());
@@ -302,6 +312,9 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
     report.ffs += m.ffs;
     report.carries += m.carries;
     report.muxes += m.muxes;
+    report.srls += m.srls;
+    report.lutrams += m.lutrams;
+    report.brams += m.brams;
     report.lut_depth = std::max(report.lut_depth, m.lut_depth);
     report.per_layer.push_back(std::move(m));
   };
@@ -358,15 +371,12 @@ json SynthReport::to_json() const {
   for (const auto& m : per_layer) {
     json cells = json::object();
     for (const auto& [type, n] : m.cells) cells[type] = n;
-    json row = {{"label", m.label},
-                {"module", m.module},
-                {"luts", m.luts},
-                {"ffs", m.ffs},
-                {"carries", m.carries},
-                {"muxes", m.muxes},
-                {"lut_depth", m.lut_depth},
-                {"cells", cells},
-                {"yosys_seconds", m.seconds}};
+    json row = {{"label", m.label},     {"module", m.module},
+                {"luts", m.luts},       {"ffs", m.ffs},
+                {"carries", m.carries}, {"muxes", m.muxes},
+                {"srls", m.srls},       {"lutrams", m.lutrams},
+                {"brams", m.brams},     {"lut_depth", m.lut_depth},
+                {"cells", cells},       {"yosys_seconds", m.seconds}};
     if (m.layer >= 0) row["layer"] = m.layer;
     if (m.popcount_bits > 0) {
       row["learned_luts"] = m.learned_luts;
@@ -385,10 +395,14 @@ json SynthReport::to_json() const {
           {"luts_as_primitives", pin_luts},
           {"popcount", popcount},
           {"latency_cycles", latency_cycles},
+          {"cycles_per_frame", cycles_per_frame},
           {"luts", luts},
           {"ffs", ffs},
           {"carries", carries},
           {"muxes", muxes},
+          {"srls", srls},
+          {"lutrams", lutrams},
+          {"brams", brams},
           {"lut_depth", lut_depth},
           {"seconds", seconds},
           {"generate_seconds", generate_seconds},
@@ -397,23 +411,33 @@ json SynthReport::to_json() const {
 
 std::string SynthReport::table() const {
   // "adder/bit": LUTs besides the learned ones per bit entering the adder trees -- the cost of
-  // popcount, level weighting and threshold compares per connection and level.
+  // popcount, level weighting and threshold compares per connection and level. SRL, LUT-RAM and
+  // BRAM hold the line buffers of streaming designs (SRLs and LUT-RAMs are in LUTs too).
+  const bool storage = srls + lutrams + brams > 0;
+  auto row = [&](const std::string& label, int64_t l, int64_t f, int64_t c, int64_t m, int depth,
+                 const std::string& learned, const std::string& bits, const std::string& per_bit,
+                 int64_t srl, int64_t lutram, int64_t bram) {
+    std::string r = fmt::format("{:<16} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}", label, l,
+                                f, c, m, depth, learned, bits, per_bit);
+    if (storage) r += fmt::format(" {:>6} {:>7} {:>5}", srl, lutram, bram);
+    return r + "\n";
+  };
   std::string out =
-      fmt::format("{:<10} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}\n", "module", "LUTs",
-                  "FFs", "CARRY", "MUXF", "depth", "learned", "pc bits", "adder/bit");
+      fmt::format("{:<16} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}", "module", "LUTs", "FFs",
+                  "CARRY", "MUXF", "depth", "learned", "pc bits", "adder/bit");
+  out += storage ? fmt::format(" {:>6} {:>7} {:>5}\n", "SRL", "LUTRAM", "BRAM") : "\n";
   int64_t learned = 0, bits = 0;
   for (const auto& m : per_layer) {
     learned += m.learned_luts;
     bits += m.popcount_bits;
     const bool layer = m.popcount_bits > 0;
-    out += fmt::format("{:<10} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}\n", m.label, m.luts,
-                       m.ffs, m.carries, m.muxes, m.lut_depth,
-                       layer ? std::to_string(m.learned_luts) : "",
-                       layer ? std::to_string(m.popcount_bits) : "",
-                       layer ? fmt::format("{:.3f}", m.adder_luts_per_bit()) : "");
+    out += row(
+        m.label, m.luts, m.ffs, m.carries, m.muxes, m.lut_depth,
+        layer ? std::to_string(m.learned_luts) : "", layer ? std::to_string(m.popcount_bits) : "",
+        layer ? fmt::format("{:.3f}", m.adder_luts_per_bit()) : "", m.srls, m.lutrams, m.brams);
   }
-  out += fmt::format("{:<10} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9}\n", "total", luts, ffs,
-                     carries, muxes, lut_depth, learned, bits);
+  out += row("total", luts, ffs, carries, muxes, lut_depth, std::to_string(learned),
+             std::to_string(bits), "", srls, lutrams, brams);
   return out;
 }
 
@@ -427,7 +451,7 @@ std::string vivado_tcl(const hdl::HdlDesign& design, const std::string& verilog_
   return fmt::format(
       R"(# Vivado out-of-context synthesis and implementation of {0}, written by lutnet synth.
 # Not run by lutnet. Usage: vivado -mode batch -source <this file>
-# Reports land next to this script. Latency: {2} cycles, one input per clock.
+# Reports land next to this script. {5}
 set here [file dirname [file normalize [info script]]]
 set_part {3}
 read_verilog [file join $here {4}]
@@ -441,7 +465,12 @@ route_design
 report_utilization -file [file join $here {0}_route_utilization.rpt]
 report_timing_summary -file [file join $here {0}_route_timing.rpt]
 )",
-      design.top_name, "", design.latency_cycles, chosen, verilog_file);
+      design.top_name, "", design.latency_cycles, chosen, verilog_file,
+      design.streaming
+          ? fmt::format("One pixel per clock, {} cycles per frame, latency {} cycles from a "
+                        "frame's first pixel.",
+                        design.frame_pixels, design.latency_cycles)
+          : fmt::format("Latency: {} cycles, one input per clock.", design.latency_cycles));
 }
 
 }  // namespace lutnet::flows

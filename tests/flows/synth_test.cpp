@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
+#include "core/random_model.hpp"
 #include "flows_test_util.hpp"
 
 namespace lutnet::flows {
@@ -45,6 +48,39 @@ TEST(YosysSynth, TinyModelLutCountsWithinBounds) {
   EXPECT_EQ(j["luts"].get<int64_t>(), r.luts);
   EXPECT_EQ(j["modules"].size(), r.per_layer.size());
   EXPECT_THAT(r.table(), HasSubstr("layer 1"));
+}
+
+TEST(YosysSynth, StreamingConvModelReportsArraysWindowsAndLineBuffers) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  RandomModelSpec spec;
+  spec.input_shape = {1, 12, 12};
+  spec.convs = {{3, 3, 3, 1, 2, 2}};
+  spec.hidden = {};
+  spec.num_classes = 2;
+  spec.k = 3;
+  spec.keep_fraction = 0.5;
+  const Model model = make_random_model(spec);
+  const SynthReport r = synthesize(model, {}, {});
+  EXPECT_EQ(r.cycles_per_frame, 144);
+  std::vector<std::string> labels;
+  int64_t luts = 0, srls = 0, line_ffs = 0;
+  for (const auto& m : r.per_layer) {
+    labels.push_back(m.label);
+    luts += m.luts;
+    srls += m.srls;
+    if (m.label == "layer 0 window" || m.label == "layer 1") line_ffs += m.ffs;
+    if (m.layer >= 0) expect_layer_bounds(m, model.layers[m.layer].num_outputs);
+  }
+  for (const char* label :
+       {"input", "layer 0", "layer 0 window", "layer 1", "flatten 2", "layer 2", "argmax", "top"})
+    EXPECT_NE(std::find(labels.begin(), labels.end(), label), labels.end()) << label;
+  EXPECT_EQ(luts, r.luts);
+  EXPECT_EQ(srls, r.srls);
+  // The conv's line buffer holds 2 rows + 2 pixels of 1 bit; the pool's 1 row + 1 pixel of 6 bits
+  // (3 channels x 2 levels): as flip-flops or shift-register LUTs, but somewhere.
+  EXPECT_GE(line_ffs + 32 * srls, 2 * 12 + 2 + 10 + 1);
+  EXPECT_EQ(r.to_json()["cycles_per_frame"].get<int>(), 144);
+  EXPECT_THAT(r.table(), HasSubstr("layer 0 window"));
 }
 
 TEST(YosysSynth, EncoderAddsLutsOnlyToTheInputStage) {
