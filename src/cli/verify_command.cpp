@@ -20,7 +20,7 @@ namespace {
 struct VerifyArgs {
   std::string model, dataset = "mnist", data_dir, work_dir, json, popcount = "tree";
   size_t limit = 0;
-  int random = 0, pipeline = 0, jobs = 2;
+  int random = 0, pipeline = 0, jobs = 2, bubble_every = 13;
   bool encoder = false, xilinx = false, keep = false;
 };
 
@@ -47,6 +47,10 @@ void add_verify(CLI::App& app) {
                   "Keep the generated Verilog, harness and build here (default: a temporary "
                   "directory, removed)");
   cmd->add_option("--jobs", args->jobs, "Parallel C++ compiles")->check(CLI::Range(1, 256));
+  cmd->add_option("--bubble-every", args->bubble_every,
+                  "Leave every N-th clock without input, to test the valid handshake (default 13; "
+                  "0: inputs back to back, which also checks the latency of every frame)")
+      ->check(CLI::Range(0, 1'000'000));
   cmd->add_option("--json", args->json, "Write the report as JSON");
   cmd->callback([args] {
     const Model model = load_model(args->model);
@@ -70,6 +74,7 @@ void add_verify(CLI::App& app) {
     options.adder_pipeline_stages = args->pipeline;
     options.popcount = hdl::parse_popcount_style(args->popcount);
     options.jobs = args->jobs;
+    options.bubble_every = args->bubble_every;
     const flows::VerifyReport r = flows::verify_rtl(model, data, options);
     if (!args->json.empty()) {
       const nlohmann::json j = {{"dataset", data.name},
