@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -200,8 +201,42 @@ double build_simulator(const fs::path& verilator, const fs::path& w, const hdl::
   build.push_back("public.vlt");
   build.push_back("harness.cpp");
   const auto t0 = std::chrono::steady_clock::now();
-  run_command({build, w, w / "verilator_build.log"});
+  auto run = std::async(std::launch::async, [&] {
+    run_command({build, w, w / "verilator_build.log"});
+  });
+  // The build takes minutes on large designs: say what is going on (its C++ files done so far).
+  while (run.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    size_t cpp_files = 0, objects = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(w / "obj", ec)) {
+      cpp_files += e.path().extension() == ".cpp";
+      objects += e.path().extension() == ".o";
+    }
+    std::fprintf(stderr, "verify: building the simulator, %zu of %zu C++ files compiled (%.0f s)\n",
+                 objects, cpp_files, seconds_since(t0));
+  }
+  run.get();
   return seconds_since(t0);
+}
+
+// Runs the built simulator; past ten seconds, shows how far it got and the time left (from the
+// harness's `progress` file) every ten seconds on stderr.
+double simulate(const fs::path& w, size_t count) {
+  const auto start = std::chrono::steady_clock::now();
+  auto run = std::async(std::launch::async, [&] {
+    run_command({{(w / "obj" / "sim").string(), "inputs.bin", "outputs.bin"}, w, w / "sim.log"});
+  });
+  while (run.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    size_t done = 0, total = 0;
+    std::ifstream progress(w / "progress");
+    if (!(progress >> done >> total) || done == 0) continue;
+    const double elapsed = seconds_since(start);
+    std::fprintf(stderr, "verify: simulated %zu of %zu images (%.0f s, about %.0f s left)\n", done,
+                 count, elapsed,
+                 elapsed / static_cast<double>(done) * static_cast<double>(count - done));
+  }
+  run.get();
+  return seconds_since(start);
 }
 
 }  // namespace
@@ -256,9 +291,7 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
   const fs::path w = dir.path();
   write_binary(w / "inputs.bin", harness_inputs(model, design, data, count));
   report.build_seconds = build_simulator(verilator, w, design, options);
-  t0 = Clock::now();
-  run_command({{(w / "obj" / "sim").string(), "inputs.bin", "outputs.bin"}, w, w / "sim.log"});
-  report.run_seconds = seconds_since(t0);
+  report.run_seconds = simulate(w, count);
   auto [traces, labels, reference_seconds] = reference.get();
   report.reference_seconds = reference_seconds;
 

@@ -23,6 +23,7 @@ std::string harness_start(const hdl::HdlDesign& d, int bubble_every, const Recor
     << "// the class, the scores and every hidden layer's registered output"
     << (d.streaming ? " pixels" : "") << ".\n";
   h << R"(#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -128,6 +129,18 @@ int main(int argc, char** argv) {
     if (first_protocol_error < 0) first_protocol_error = t;
     ++protocol_errors;
   };
+  // Every few seconds "done count" goes to the file `progress`, which lutnet verify shows.
+  auto last_report = std::chrono::steady_clock::now();
+  auto report_progress = [&](int64_t t) {
+    if (t % 4096 != 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_report < std::chrono::seconds(2)) return;
+    last_report = now;
+    if (std::FILE* p = std::fopen("progress", "w")) {
+      std::fprintf(p, "%zu %zu\n", done, count);
+      std::fclose(p);
+    }
+  };
 )";
   return h.str();
 }
@@ -152,6 +165,7 @@ std::string vector_loop(const hdl::HdlDesign& d, const RecordLayout& layout) {
       tag[static_cast<size_t>(t) % tag.size()] = -1;
     }
     clock();
+    report_progress(t);
     // A register d stages deep now holds what was driven d - 1 clocks ago.
 )";
   for (size_t i = 0; i + 1 < d.layers.size(); ++i) {
@@ -196,6 +210,7 @@ std::string streaming_loop(const hdl::HdlDesign& d, const RecordLayout& layout) 
       top->in_valid = 0;
     }
     clock();
+    report_progress(t);
 )";
   for (size_t i = 0; i < stages; ++i) {
     const auto& hw = d.layers[i];
