@@ -155,6 +155,15 @@ class Generator {
     return d;
   }
 
+  void add_argmax(HdlDesign& d) const {
+    const int scores = d.num_classes * d.score_width;
+    d.modules.push_back({name("argmax"), "argmax", -1, argmax_module(d),
+                         stub(name("argmax"), fmt::format("input wire [{}:0] scores", scores - 1),
+                              fmt::format("[{}:0] class_out,\n  output reg [{}:0] scores_out",
+                                          d.class_width - 1, scores - 1),
+                              0)});
+  }
+
   // The input stage for `pixels` pixels per input word, and its ModuleInfo.
   void add_input_stage(HdlDesign& d, int pixels, const std::vector<uint8_t>& live) {
     const int num_bits = pixels * static_cast<int>(model_.input.thresholds.size());
@@ -185,12 +194,7 @@ class Generator {
       d.layers.push_back(std::move(hw));
     }
     d.latency_cycles = depth + 1;
-    const int scores = d.num_classes * d.score_width;
-    d.modules.push_back({name("argmax"), "argmax", -1, argmax_module(d),
-                         stub(name("argmax"), fmt::format("input wire [{}:0] scores", scores - 1),
-                              fmt::format("[{}:0] class_out,\n  output reg [{}:0] scores_out",
-                                          d.class_width - 1, scores - 1),
-                              0)});
+    add_argmax(d);
     d.modules.push_back({options_.top_name, "top", -1, top_module(d), ""});
     return d;
   }
@@ -245,12 +249,7 @@ class Generator {
       d.layers.push_back(std::move(hw));
     }
     d.latency_cycles = static_cast<int>(times.back() + 1);  // the first pixel enters on cycle 0
-    const int scores = d.num_classes * d.score_width;
-    d.modules.push_back({name("argmax"), "argmax", -1, argmax_module(d),
-                         stub(name("argmax"), fmt::format("input wire [{}:0] scores", scores - 1),
-                              fmt::format("[{}:0] class_out,\n  output reg [{}:0] scores_out",
-                                          d.class_width - 1, scores - 1),
-                              0)});
+    add_argmax(d);
     d.modules.push_back({options_.top_name, "top", -1, streaming_top_module(d), ""});
     return d;
   }
