@@ -212,8 +212,12 @@ double build_simulator(const fs::path& verilator, const fs::path& w, const hdl::
       cpp_files += e.path().extension() == ".cpp";
       objects += e.path().extension() == ".o";
     }
-    std::fprintf(stderr, "verify: building the simulator, %zu of %zu C++ files compiled (%.0f s)\n",
-                 objects, cpp_files, seconds_since(t0));
+    if (cpp_files == 0)
+      std::fprintf(stderr, "verify: Verilator is translating the design to C++ (%.0f s)\n",
+                   seconds_since(t0));
+    else
+      std::fprintf(stderr, "verify: compiling the simulator, %zu of %zu C++ files (%.0f s)\n",
+                   objects, cpp_files, seconds_since(t0));
   }
   run.get();
   return seconds_since(t0);
