@@ -123,6 +123,7 @@ void add_flow(CLI::App& app) {
   cmd->callback([train_flags, flags] {
     const auto start = std::chrono::steady_clock::now();
     auto config = build_config(*train_flags);
+    tune_allocator_for_training();
     fs::path run_dir = flags->from.empty() ? fs::path(train_flags->out_dir) : fs::path(flags->from);
     if (!flags->from.empty()) {
       // The finished run's own config says which test set belongs to its models.

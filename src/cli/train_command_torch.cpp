@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "cli/command_registry.hpp"
-#include "core/atomic_file.hpp"
 #include "cli/train_flags.hpp"
+#include "core/atomic_file.hpp"
 #include "train/config.hpp"
 #include "train/trainer.hpp"
 
@@ -17,12 +17,14 @@ void add_train(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
   auto* cmd = app.add_subcommand(
       "train",
-      "Train a LUTNet MLP: BNN -> prune -> retrain -> logic expansion -> LUT training. Writes "
+      "Train a LUTNet network (MLP or conv): BNN -> prune -> retrain -> logic expansion -> LUT "
+      "training. Writes "
       "OUT/model.json (LUTNet), OUT/baseline.json (the pruned BNN as XNOR connections), "
       "OUT/checkpoint.pt, OUT/train_log.json and OUT/summary.json.");
   add_training_options(cmd, flags);
   cmd->callback([flags] {
     const auto config = build_config(*flags);
+    tune_allocator_for_training();
     if (!flags->save_config.empty()) {
       write_file_atomically(flags->save_config, train::config_to_json(config) + "\n");
       return;
@@ -34,7 +36,7 @@ void add_train(CLI::App& app) {
     const auto r = train::run_training(config, options);
     std::cout << fmt::format(
         "\nsummary ({:.1f} s)\n"
-        "  LUTNet   test accuracy {:.2f}% (exported model, reference evaluator), validation "
+        "  LUTNet   test accuracy {:.2f}% (exported model file), validation "
         "{:.2f}%\n"
         "  baseline test accuracy {:.2f}% (pruned BNN, XNOR), validation {:.2f}%\n"
         "  float/integer prediction agreement on test: {:.4f}%\n"

@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -15,6 +17,8 @@ train::TrainConfig build_config(const TrainFlags& f) {
   if (!f.dataset.empty()) c.dataset = f.dataset;
   if (!f.data_dir.empty()) c.data_dir = f.data_dir;
   if (!f.device.empty()) c.device = f.device;
+  if (!f.conv.empty())
+    c.conv = f.conv == "none" ? std::vector<train::ConvSpec>{} : train::parse_conv_spec(f.conv);
   if (!f.hidden.empty()) c.hidden = f.hidden;
   if (!f.lut_layers.empty()) c.lut_layers = f.lut_layers;
   if (!f.keep.empty()) c.keep_fraction = f.keep;
@@ -43,12 +47,24 @@ train::TrainConfig build_config(const TrainFlags& f) {
   if (f.augment_shift >= 0) c.augment_shift = f.augment_shift;
   if (f.recovery == "on") c.pruning_recovery = true;
   if (f.recovery == "off") c.pruning_recovery = false;
+  // The cnv preset flips CIFAR-10's natural images only; flipped digits (SVHN) are other digits.
+  if (f.preset == "cnv" && c.dataset != "cifar10" && f.flip.empty()) c.augment_flip = false;
+  if (f.flip == "on") c.augment_flip = true;
+  if (f.flip == "off") c.augment_flip = false;
   train::validate(c);
   return c;
 }
 
+void tune_allocator_for_training() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum: blocks up to 32 MiB come from the heap
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+}
+
 void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flags) {
-  cmd->add_option("--preset", flags->preset, "quick (demo default), paper-mnist, tiny")
+  cmd->add_option("--preset", flags->preset,
+                  "quick (demo default), paper-mnist, tiny, cnv (CIFAR-10/SVHN), cnv-small "
+                  "(MNIST/Fashion-MNIST conv net)")
       ->check(CLI::IsMember(train::preset_names()))
       ->capture_default_str();
   cmd->add_option("--config", flags->config_file,
@@ -58,7 +74,11 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
   cmd->add_flag("--resume", flags->resume, "Continue from OUT/checkpoint.pt if it exists");
   cmd->add_option("--save-config", flags->save_config,
                   "Write the effective config to this file and exit");
-  cmd->add_option("--dataset", flags->dataset, "mnist | fashion-mnist | synthetic");
+  cmd->add_option("--dataset", flags->dataset,
+                  "mnist | fashion-mnist | cifar10 | svhn | synthetic | synthetic-rgb");
+  cmd->add_option("--conv", flags->conv,
+                  "Conv layers before the dense ones, CHANNELS[kK][sS][pP] separated by commas "
+                  "(kernel 3, stride 1, no pool by default), e.g. 16,32p2,64; 'none' for an MLP");
   cmd->add_option("--data-dir", flags->data_dir,
                   "Dataset directory (default $LUTNET_DATA_DIR or ./data)");
   cmd->add_option("--hidden", flags->hidden, "Hidden layer widths, e.g. 256,256,256,256")
@@ -70,7 +90,8 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
                   "Keep fraction: one value for all but the output layer, or one per layer")
       ->delimiter(',');
   cmd->add_option("--lut-layers", flags->lut_layers,
-                  "Indices of layers that become LUT layers (default: all but the output layer)")
+                  "Indices of layers that become LUT layers, conv layers first, the output layer "
+                  "last (default: all but the output layer)")
       ->delimiter(',');
   cmd->add_option("--epochs", flags->epochs, "Epochs per stage: bnn,retrain,lut_real,lut_binary")
       ->delimiter(',');
@@ -86,6 +107,10 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
                   "Dropout on dense-layer inputs in the BNN and retrain stages");
   cmd->add_option("--augment-shift", flags->augment_shift,
                   "Shift training images randomly by up to N pixels (0 = off)");
+  cmd->add_option("--augment-flip", flags->flip,
+                  "on|off: random horizontal flips of training images (conv networks; the cnv "
+                  "preset has them on for cifar10 only)")
+      ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--validation", flags->validation, "Validation images held out of training");
   cmd->add_option("--train-limit", flags->train_limit, "Use only the first N training images");
   cmd->add_option("--test-limit", flags->test_limit, "Use only the first N test images");

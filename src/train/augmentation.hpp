@@ -10,7 +10,11 @@
 namespace lutnet::train {
 
 // x: [B, C*H*W*T] +-1 with the model's input order (pixel-major, T bits per pixel).
-torch::Tensor random_shift(const torch::Tensor& x, const std::vector<int>& shape, int bits_per_pixel,
-                           int max_shift, std::mt19937_64& rng);
+torch::Tensor random_shift(const torch::Tensor& x, const std::vector<int>& shape,
+                           int bits_per_pixel, int max_shift, std::mt19937_64& rng);
+
+// Mirrors each image of the batch left-right with probability 1/2 (one draw per image).
+torch::Tensor random_flip(const torch::Tensor& x, const std::vector<int>& shape, int bits_per_pixel,
+                          std::mt19937_64& rng);
 
 }  // namespace lutnet::train

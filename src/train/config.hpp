@@ -17,29 +17,47 @@ struct StageConfig {
   double final_lr_ratio = 1.0;
 };
 
+// One convolutional layer of the network's conv part (3x3 valid convolutions in the paper's CNV).
+// A conv layer reads the previous layer's C x H x W activation planes (the encoded image for the
+// first one: C*T channels, T thermometer bits per pixel) and writes `channels` x H' x W' with
+// H' = (H - kernel) / stride + 1; with pool = P > 1 a P x P max-pool of stride P follows, applied
+// to the batch-norm output before the residual sign (DESIGN.md §8).
+struct ConvSpec {
+  int channels = 0;
+  int kernel = 3;
+  int stride = 1;
+  int pool = 0;  // 0 (or 1): no pooling
+  bool operator==(const ConvSpec&) const = default;
+};
+
 struct TrainConfig {
   // Data.
-  std::string dataset = "mnist";  // mnist | fashion-mnist | cifar10 | synthetic
-  std::string data_dir;           // empty: default_data_dir()
+  // mnist | fashion-mnist | cifar10 | svhn | synthetic (8x8) | synthetic-rgb (32x32x3)
+  std::string dataset = "mnist";
+  std::string data_dir;  // empty: default_data_dir()
   int validation_images = 5000;
   int train_limit = 0;  // 0: all training images (for quick experiments and tests)
   int test_limit = 0;   // 0: the whole test set
   int input_bits = 1;   // thermometer bits per pixel (1 = plain threshold at 128)
 
-  // Network: hidden widths; the output layer has one neuron per class.
+  // Network: the conv part (empty: an MLP), then the dense hidden widths; the output layer has
+  // one neuron per class.
+  std::vector<ConvSpec> conv;
   std::vector<int> hidden = {256, 256, 256, 256};
-  int levels = 2;          // residual activation levels L (1 or 2)
+  int levels = 2;            // residual activation levels L (1 or 2)
   int level_ratio_bits = 2;  // after the BNN stage m_l/m_0 is fixed to a multiple of 2^-bits
-  int k = 4;               // LUT inputs
-  // Which layers become LUT layers (index into all layers, output layer last). Empty: every layer
-  // except the output layer.
+  int k = 4;                 // LUT inputs
+  // Which layers become LUT layers (index into all layers: conv layers first, then the hidden
+  // dense layers, the output layer last). Empty: every layer except the output layer.
   std::vector<int> lut_layers;
   // Fraction of weights kept per layer (one entry per layer, or one entry for all but the output
   // layer, which then keeps everything).
   std::vector<double> keep_fraction = {0.1};
   bool pruning_recovery = false;
+  // Dropout on the inputs of dense layers while they train (BNN and retrain stages).
   double dropout = 0;
-  int augment_shift = 0;  // random translation of training images by up to this many pixels  // on the inputs of dense layers while they train (BNN and retrain stages)
+  int augment_shift = 0;      // random translation of training images by up to this many pixels
+  bool augment_flip = false;  // random horizontal flips (natural images, not digits)
 
   // Schedule.
   StageConfig bnn{50, 0.01, 1e-6, 100};
@@ -53,7 +71,8 @@ struct TrainConfig {
 };
 
 // Named presets: "paper-mnist" (published MNIST schedule 50/10/10/50), "quick" (the demo default),
-// "tiny" (tests: synthetic data, small MLP, seconds).
+// "tiny" (tests: synthetic data, small MLP, seconds), "cnv" (the paper's CNV for CIFAR-10/SVHN),
+// "cnv-small" (a narrower conv net for MNIST / Fashion-MNIST on 2 cores).
 TrainConfig preset(const std::string& name);
 std::vector<std::string> preset_names();
 
@@ -65,6 +84,15 @@ TrainConfig config_from_json(const std::string& text, const std::string& source_
 
 // Throws lutnet::Error on an inconsistent config (K out of 2..6, levels out of 1..2, ...).
 void validate(const TrainConfig& config);
+
+// Number of layers: conv layers + hidden dense layers + the output layer.
+int num_layers(const TrainConfig& config);
+
+// Parses the compact conv syntax of --conv: entries separated by ',', each CHANNELS[kK][sS][pP],
+// e.g. "64,64p2,128,128p2,256,256" (kernel 3, stride 1, no pool by default). Throws lutnet::Error
+// naming the bad entry.
+std::vector<ConvSpec> parse_conv_spec(const std::string& text);
+std::string format_conv_spec(const std::vector<ConvSpec>& conv);
 
 // Which layers are LUT layers and how much of each layer is kept, expanded to one entry per layer.
 std::vector<bool> lut_layer_mask(const TrainConfig& config);

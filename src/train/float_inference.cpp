@@ -31,7 +31,7 @@ FloatInferenceTiming time_float_inference(const std::filesystem::path& checkpoin
   const TrainConfig config =
       config_from_json(read_config(checkpoint), checkpoint.string(), TrainConfig{});
   const auto encoding = input_encoding(config, data.shape);
-  Network net(encoding.num_bits(), config.hidden, data.num_classes, config.levels, config.seed);
+  Network net = make_network(config, encoding, data.num_classes);
   load_checkpoint(checkpoint, net);
   torch::set_num_threads(threads);
   torch::NoGradGuard no_grad;
@@ -39,13 +39,14 @@ FloatInferenceTiming time_float_inference(const std::filesystem::path& checkpoin
   const auto y = torch::tensor(std::vector<int64_t>(data.labels.begin(), data.labels.end()));
   std::vector<double> seconds;
   FloatInferenceTiming timing;
+  // Conv networks hold one activation per pixel: smaller batches keep them in cache and memory.
+  const int64_t batch = config.conv.empty() ? 1000 : 100;
   for (int r = 0; r < std::max(1, repeats); ++r) {
     const auto start = std::chrono::steady_clock::now();
     int64_t correct = 0;
-    for (int64_t b = 0; b < x.size(0); b += 1000) {
-      const auto xb = x.slice(0, b, std::min<int64_t>(b + 1000, x.size(0)));
-      const auto pred =
-          net.forward(xb, false, WeightMode::kBinary, TableMode::kBinary).argmax(1);
+    for (int64_t b = 0; b < x.size(0); b += batch) {
+      const auto xb = x.slice(0, b, std::min<int64_t>(b + batch, x.size(0)));
+      const auto pred = net.forward(xb, false, WeightMode::kBinary, TableMode::kBinary).argmax(1);
       correct += pred.eq(y.slice(0, b, b + xb.size(0))).sum().item<int64_t>();
     }
     seconds.push_back(

@@ -14,7 +14,8 @@ struct FloatInferenceTiming {
 };
 
 // Rebuilds the network saved in `checkpoint` (a finished run's checkpoint.pt) and times its
-// eval-mode float forward pass over `data` in batches of 1000; median of `repeats` runs.
+// eval-mode float forward pass over `data` in batches (1000 images, 100 for conv networks); median
+// of `repeats` runs.
 FloatInferenceTiming time_float_inference(const std::filesystem::path& checkpoint,
                                           const Dataset& data, int threads, int repeats);
 

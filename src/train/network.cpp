@@ -1,5 +1,7 @@
 #include "train/network.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -31,35 +33,102 @@ torch::Tensor ste_sign(const torch::Tensor& x) {
   return clipped + (hard - clipped).detach();
 }
 
+namespace {
+
+NetworkShape mlp_shape(int64_t num_inputs, const std::vector<int>& hidden, int64_t num_classes,
+                       int levels) {
+  NetworkShape shape;
+  shape.input_channels = num_inputs;
+  shape.hidden = hidden;
+  shape.num_classes = num_classes;
+  shape.levels = levels;
+  return shape;
+}
+
+// A layer's trainable tensors: Glorot-uniform latent weights, inside [-1, 1] where the
+// straight-through estimator passes; batch norm and the residual-sign magnitudes for hidden layers.
+void init_layer(Layer& layer, int64_t fan_in, int64_t fan_out, int levels) {
+  const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+  layer.weight =
+      torch::empty({layer.num_outputs, layer.num_inputs}).uniform_(-bound, bound).requires_grad_();
+  layer.mask = torch::ones({layer.num_outputs, layer.num_inputs});
+  // The output layer has no batch norm: its scale sets the softmax temperature.
+  const double gamma =
+      layer.is_output ? 1.0 / std::sqrt(static_cast<double>(layer.num_inputs)) : 1.0;
+  layer.gamma = torch::full({}, gamma).requires_grad_();
+  if (layer.is_output) return;
+  const int64_t n = layer.num_outputs;
+  layer.bn_weight = torch::ones({n}).requires_grad_();
+  layer.bn_bias = torch::zeros({n}).requires_grad_();
+  layer.running_mean = torch::zeros({n});
+  layer.running_var = torch::ones({n});
+  // ReBNet initialisation: m0 = 2/3, m1 = 1/3 (a single level starts at 1).
+  layer.level_magnitudes =
+      (levels == 1 ? torch::ones({1}) : torch::tensor({2.0f / 3, 1.0f / 3})).requires_grad_();
+}
+
+}  // namespace
+
+namespace {
+
+class SteSignFunction : public torch::autograd::Function<SteSignFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+    ctx->save_for_backward({x});
+    return torch::where(x >= 0, torch::ones({}, x.options()), -torch::ones({}, x.options()));
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grad) {
+    const auto x = ctx->get_saved_variables()[0];
+    return {grad[0].masked_fill(x.abs() > 1, 0)};
+  }
+};
+
+}  // namespace
+
+torch::Tensor ste_sign_fused(const torch::Tensor& x) { return SteSignFunction::apply(x); }
+
 Network::Network(int64_t num_inputs, const std::vector<int>& hidden, int64_t num_classes,
                  int levels, uint64_t seed)
-    : levels_(levels) {
+    : Network(mlp_shape(num_inputs, hidden, num_classes, levels), seed) {}
+
+Network::Network(const NetworkShape& shape, uint64_t seed) : levels_(shape.levels), shape_(shape) {
   torch::manual_seed(seed);
-  std::vector<int64_t> widths(hidden.begin(), hidden.end());
-  widths.push_back(num_classes);
-  int64_t inputs = num_inputs;
+  int64_t channels = shape.input_channels, height = shape.input_height, width = shape.input_width;
+  for (size_t i = 0; i < shape.conv.size(); ++i) {
+    const ConvSpec& spec = shape.conv[i];
+    Layer layer;
+    layer.is_conv = true;
+    ConvGeometry& g = layer.conv;
+    g = {channels, height, width, spec.kernel, spec.stride, spec.pool, 0, 0};
+    const std::string where = fmt::format("config: conv[{}] ({})", i, format_conv_spec({spec}));
+    if (spec.kernel > height || spec.kernel > width)
+      throw Error(fmt::format("{}: kernel {} is larger than its {}x{} input", where, spec.kernel,
+                              height, width));
+    g.out_height = (height - spec.kernel) / spec.stride + 1;
+    g.out_width = (width - spec.kernel) / spec.stride + 1;
+    if (g.pooled() && (g.pool > g.out_height || g.pool > g.out_width))
+      throw Error(fmt::format("{}: pool {} is larger than its {}x{} input", where, g.pool,
+                              g.out_height, g.out_width));
+    layer.num_inputs = channels * spec.kernel * spec.kernel;
+    layer.num_outputs = spec.channels;
+    layer.input_levels = i == 0 ? 1 : levels_;
+    init_layer(layer, layer.num_inputs, layer.num_outputs * spec.kernel * spec.kernel, levels_);
+    layers_.push_back(std::move(layer));
+    channels = spec.channels;
+    height = g.pooled_height();
+    width = g.pooled_width();
+  }
+  std::vector<int64_t> widths(shape.hidden.begin(), shape.hidden.end());
+  widths.push_back(shape.num_classes);
+  int64_t inputs = channels * height * width;
   for (size_t i = 0; i < widths.size(); ++i) {
     Layer layer;
     layer.num_inputs = inputs;
     layer.num_outputs = widths[i];
-    layer.input_levels = i == 0 ? 1 : levels;
+    layer.input_levels = layers_.empty() ? 1 : levels_;
     layer.is_output = i + 1 == widths.size();
-    // Glorot-uniform latent weights, inside [-1, 1] where the straight-through estimator passes.
-    const double bound = std::sqrt(6.0 / static_cast<double>(inputs + widths[i]));
-    layer.weight = torch::empty({widths[i], inputs}).uniform_(-bound, bound).requires_grad_();
-    layer.mask = torch::ones({widths[i], inputs});
-    // The output layer has no batch norm: its scale sets the softmax temperature.
-    const double gamma = layer.is_output ? 1.0 / std::sqrt(static_cast<double>(inputs)) : 1.0;
-    layer.gamma = torch::full({}, gamma).requires_grad_();
-    if (!layer.is_output) {
-      layer.bn_weight = torch::ones({widths[i]}).requires_grad_();
-      layer.bn_bias = torch::zeros({widths[i]}).requires_grad_();
-      layer.running_mean = torch::zeros({widths[i]});
-      layer.running_var = torch::ones({widths[i]});
-      // ReBNet initialisation: m0 = 2/3, m1 = 1/3 (a single level starts at 1).
-      layer.level_magnitudes =
-          (levels == 1 ? torch::ones({1}) : torch::tensor({2.0f / 3, 1.0f / 3})).requires_grad_();
-    }
+    init_layer(layer, inputs, widths[i], levels_);
     layers_.push_back(std::move(layer));
     inputs = widths[i];
   }
@@ -76,61 +145,125 @@ torch::Tensor Network::input_magnitudes(size_t i) const {
   return output_magnitudes(i - 1);
 }
 
+torch::Tensor input_planes(const torch::Tensor& x, const NetworkShape& shape) {
+  const int64_t t = shape.input_group;
+  return x.view({x.size(0), shape.input_channels / t, shape.input_height, shape.input_width, t})
+      .permute({0, 1, 4, 2, 3})
+      .reshape({x.size(0), 1, shape.input_channels, shape.input_height, shape.input_width});
+}
+
+torch::Tensor conv_windows(const torch::Tensor& planes, int64_t kernel, int64_t stride) {
+  const int64_t batch = planes.size(0), levels = planes.size(1);
+  const auto flat =
+      planes.reshape({batch * levels, planes.size(2), planes.size(3), planes.size(4)});
+  // im2col: [B*L, C*k*k, P], window position (c*k + ky)*k + kx, pixel y*W' + x.
+  const auto cols = torch::nn::functional::unfold(
+      flat, torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).stride(stride));
+  const int64_t window = cols.size(1), pixels = cols.size(2);
+  return cols.view({batch, levels, window, pixels})
+      .permute({0, 3, 1, 2})
+      .reshape({batch * pixels, levels, window});
+}
+
+// The pre-batch-norm sums z of one layer: [B, out] (dense) or [B, Cout, H', W'] (conv).
+torch::Tensor Network::layer_sums(Layer& layer, const torch::Tensor& planes,
+                                  const torch::Tensor& magnitudes, bool training,
+                                  WeightMode weights, TableMode tables, double dropout) {
+  const auto scale = layer.gamma.abs();
+  if (layer.is_lut) {
+    const auto t = tables == TableMode::kBinary ? ste_sign(layer.tables) : layer.tables;
+    const bool naive = naive_luts_ || !planes.device().is_cpu();
+    const auto rows =
+        layer.is_conv ? conv_windows(planes, layer.conv.kernel, layer.conv.stride) : planes;
+    const auto sums =
+        naive ? lut_dense_naive(rows, t, layer.wiring) : lut_dense(rows, t, layer.wiring);
+    const auto z = scale * (sums * magnitudes.view({1, -1, 1})).sum(1);
+    if (!layer.is_conv) return z;
+    const ConvGeometry& g = layer.conv;
+    return z.view({planes.size(0), g.out_height, g.out_width, layer.num_outputs})
+        .permute({0, 3, 1, 2});
+  }
+  const auto w =
+      (weights == WeightMode::kBinary ? ste_sign(layer.weight) : layer.weight) * layer.mask;
+  if (layer.is_conv) {
+    const ConvGeometry& g = layer.conv;
+    const auto x_in = (planes * magnitudes.view({1, -1, 1, 1, 1})).sum(1);
+    return scale * torch::conv2d(x_in,
+                                 w.view({layer.num_outputs, g.in_channels, g.kernel, g.kernel}), {},
+                                 g.stride);
+  }
+  auto x_in = (planes * magnitudes.view({1, -1, 1})).sum(1);
+  if (training && dropout > 0) x_in = torch::dropout(x_in, dropout, true);
+  return scale * x_in.matmul(w.t());
+}
+
+torch::Tensor Network::batch_norm(Layer& layer, const torch::Tensor& z, bool training) {
+  if (layer.is_conv) {
+    // Per channel over batch and pixels; LibTorch's fused kernel, with the same momentum,
+    // epsilon and unbiased running variance as the dense form below.
+    return torch::batch_norm(z, layer.bn_weight, layer.bn_bias, layer.running_mean,
+                             layer.running_var, training, kBatchNormMomentum, kBatchNormEpsilon,
+                             /*cudnn_enabled=*/true);
+  }
+  if (training) {
+    const auto mean = z.mean(0);
+    const auto var = z.var(0, /*unbiased=*/false);
+    {
+      torch::NoGradGuard no_grad;
+      const double n = static_cast<double>(z.size(0));
+      layer.running_mean.mul_(1 - kBatchNormMomentum).add_(kBatchNormMomentum * mean);
+      layer.running_var.mul_(1 - kBatchNormMomentum)
+          .add_(kBatchNormMomentum * var * (n / std::max(1.0, n - 1)));
+    }
+    return (z - mean) / torch::sqrt(var + kBatchNormEpsilon) * layer.bn_weight + layer.bn_bias;
+  }
+  return (z - layer.running_mean) / torch::sqrt(layer.running_var + kBatchNormEpsilon) *
+             layer.bn_weight +
+         layer.bn_bias;
+}
+
+// Residual sign: s0 = sign(y), s1 = sign(y - m0*s0), ...; planes [B, L, ...]. Conv layers use
+// the one-pass sign (their activations are large; MLPs keep the original form and its bytes).
+torch::Tensor Network::residual_sign(size_t i, const torch::Tensor& y) const {
+  const auto m = output_magnitudes(i);
+  const bool fused = layers_[i].is_conv;
+  std::vector<torch::Tensor> level_signs;
+  auto residual = y;
+  for (int l = 0; l < levels_; ++l) {
+    const auto s = fused ? ste_sign_fused(residual) : ste_sign(residual);
+    level_signs.push_back(s);
+    if (l + 1 < levels_) residual = residual - m[l] * s;
+  }
+  return torch::stack(level_signs, 1);
+}
+
 torch::Tensor Network::forward(const torch::Tensor& x, bool training, WeightMode weights,
                                TableMode tables, ForwardTrace* trace, double dropout) {
-  torch::Tensor planes = x.unsqueeze(1);  // [B, 1, N0]
+  // [B, 1, N0] for an MLP, [B, 1, C, H, W] for a conv net.
+  torch::Tensor planes = layers_[0].is_conv ? input_planes(x, shape_) : x.unsqueeze(1);
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = layers_[i];
-    const auto magnitudes = input_magnitudes(i).view({1, -1, 1});
-    const auto scale = layer.gamma.abs();
-    torch::Tensor z;
-    if (layer.is_lut) {
-      const auto t = tables == TableMode::kBinary ? ste_sign(layer.tables) : layer.tables;
-      const bool naive = naive_luts_ || !planes.device().is_cpu();
-      const auto sums =
-          naive ? lut_dense_naive(planes, t, layer.wiring) : lut_dense(planes, t, layer.wiring);
-      z = scale * (sums * magnitudes).sum(1);
-    } else {
-      const auto w =
-          (weights == WeightMode::kBinary ? ste_sign(layer.weight) : layer.weight) * layer.mask;
-      auto x_in = (planes * magnitudes).sum(1);
-      if (training && dropout > 0) x_in = torch::dropout(x_in, dropout, true);
-      z = scale * x_in.matmul(w.t());
-    }
+    if (!layer.is_conv && planes.dim() == 5) planes = planes.flatten(2);  // (c, y, x) order
+    const auto z =
+        layer_sums(layer, planes, input_magnitudes(i), training, weights, tables, dropout);
     if (layer.is_output) {
       if (trace) trace->pre_activation.push_back(z);
       return z;
     }
-    torch::Tensor y;
-    if (training) {
-      const auto mean = z.mean(0);
-      const auto var = z.var(0, /*unbiased=*/false);
-      {
-        torch::NoGradGuard no_grad;
-        const double n = static_cast<double>(z.size(0));
-        layer.running_mean.mul_(1 - kBatchNormMomentum).add_(kBatchNormMomentum * mean);
-        layer.running_var.mul_(1 - kBatchNormMomentum)
-            .add_(kBatchNormMomentum * var * (n / std::max(1.0, n - 1)));
+    auto y = batch_norm(layer, z, training);
+    if (layer.is_conv && layer.conv.pooled()) {
+      if (trace) {
+        trace->pre_activation.push_back(y.flatten(1));
+        trace->planes.push_back(residual_sign(i, y).flatten(2));
       }
-      y = (z - mean) / torch::sqrt(var + kBatchNormEpsilon) * layer.bn_weight + layer.bn_bias;
-    } else {
-      y = (z - layer.running_mean) / torch::sqrt(layer.running_var + kBatchNormEpsilon) *
-              layer.bn_weight +
-          layer.bn_bias;
+      // Max-pool before the residual sign (DESIGN.md §8).
+      y = torch::max_pool2d(y, {layer.conv.pool, layer.conv.pool},
+                            {layer.conv.pool, layer.conv.pool});
     }
-    // Residual sign: s0 = sign(y), s1 = sign(y - m0*s0), ...
-    const auto m = output_magnitudes(i);
-    std::vector<torch::Tensor> level_signs;
-    auto residual = y;
-    for (int l = 0; l < levels_; ++l) {
-      const auto s = ste_sign(residual);
-      level_signs.push_back(s);
-      if (l + 1 < levels_) residual = residual - m[l] * s;
-    }
-    planes = torch::stack(level_signs, 1);
+    planes = residual_sign(i, y);
     if (trace) {
-      trace->pre_activation.push_back(y);
-      trace->planes.push_back(planes);
+      trace->pre_activation.push_back(layer.is_conv ? y.flatten(1) : y);
+      trace->planes.push_back(layer.is_conv ? planes.flatten(2) : planes);
     }
   }
   throw Error("network has no output layer");

@@ -1,7 +1,7 @@
 #pragma once
-// The trainable LUTNet/ReBNet MLP (DESIGN.md §2). Plain tensors rather than torch::nn modules, so
-// that the structure can change between stages (pruning, logic expansion) and every tensor has a
-// stable name in checkpoints.
+// The trainable LUTNet/ReBNet network, an MLP or a conv net (DESIGN.md §2, §8). Plain tensors
+// rather than torch::nn modules, so that the structure can change between stages (pruning, logic
+// expansion) and every tensor has a stable name in checkpoints.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "train/config.hpp"
 #include "train/lut_dense_function.hpp"
 
 namespace lutnet::train {
@@ -24,13 +25,44 @@ std::vector<int64_t> seeded_permutation(int64_t n, std::mt19937_64& rng);
 enum class WeightMode { kRealClipped, kBinary };  // dense layers: |g|*clip(w) or |g|*sign(w)
 enum class TableMode { kReal, kBinary };          // LUT layers: clip(c) or sign(c)
 
+// Where a conv layer sits: its input planes C x H x W, a kernel x kernel window moved by `stride`
+// (valid, no padding), the conv output H' x W', and an optional pool x pool max-pool of stride
+// pool applied to the batch-norm output before the residual sign.
+struct ConvGeometry {
+  int64_t in_channels = 0, in_height = 0, in_width = 0;
+  int64_t kernel = 3, stride = 1, pool = 0;
+  int64_t out_height = 0, out_width = 0;  // before the pool
+
+  bool pooled() const { return pool > 1; }
+  int64_t pixels() const { return out_height * out_width; }
+  int64_t pooled_height() const { return pooled() ? (out_height - pool) / pool + 1 : out_height; }
+  int64_t pooled_width() const { return pooled() ? (out_width - pool) / pool + 1 : out_width; }
+};
+
+// The shape of a network: the input (C x H x W planes for a conv net, where the encoded image has
+// C = channels * T thermometer bits, channel c*T + j; or a flat vector of N bits for an MLP), the
+// conv part, the dense hidden widths and the classes.
+struct NetworkShape {
+  int64_t input_channels = 0, input_height = 1, input_width = 1;
+  int64_t input_group = 1;  // T: thermometer bits per pixel (adjacent in the flat input)
+  std::vector<ConvSpec> conv;
+  std::vector<int> hidden;
+  int64_t num_classes = 0;
+  int levels = 2;
+};
+
 struct Layer {
-  int64_t num_inputs = 0;
+  // Conv layers: the LUT array / weight matrix is over the window positions
+  // (ci * kernel + ky) * kernel + kx (torch's unfold order) and shared by every output pixel.
+  bool is_conv = false;
+  ConvGeometry conv;
+
+  int64_t num_inputs = 0;  // dense: flat input positions; conv: window positions
   int64_t num_outputs = 0;
   int64_t input_levels = 1;
   bool is_output = false;
 
-  torch::Tensor weight;  // [out, in] latent real weights, kept in [-1, 1]
+  torch::Tensor weight;  // [out, in] latent real weights, kept in [-1, 1] (conv: [Cout, window])
   torch::Tensor mask;    // [out, in] 1 = kept connection
   torch::Tensor gamma;   // [] learned scale, used as |gamma|
 
@@ -44,22 +76,30 @@ struct Layer {
   torch::Tensor level_ratios;      // [levels] fixed m_l/m_0 once frozen (undefined before)
 };
 
-// Per-layer result of a forward pass, for checks against the exported model.
+// Per-layer result of a forward pass, for checks against the exported model. Entries follow the
+// exported model's layers: a pooled conv layer has two, the conv (its BN output before the pool
+// and that output's residual signs, computed for the trace only) and the pool (the pooled BN
+// output and the signs the next layer reads). Conv entries are flattened in (c, y, x) order.
 struct ForwardTrace {
-  std::vector<torch::Tensor> pre_activation;  // per layer: BN output y (hidden) or logits
+  std::vector<torch::Tensor> pre_activation;  // per layer: BN output y [B, N] (hidden) or logits
   std::vector<torch::Tensor> planes;          // per hidden layer: [B, L, N] in {-1, +1}
 };
 
 class Network {
  public:
+  // An MLP over num_inputs input bits.
   Network(int64_t num_inputs, const std::vector<int>& hidden, int64_t num_classes, int levels,
           uint64_t seed);
+  // Any network; throws lutnet::Error when a conv layer does not fit its input
+  // ("config: conv[4] (64): kernel 3 is larger than its 2x2 input").
+  Network(const NetworkShape& shape, uint64_t seed);
 
   std::vector<Layer>& layers() { return layers_; }
   const std::vector<Layer>& layers() const { return layers_; }
   int levels() const { return levels_; }
+  const NetworkShape& shape() const { return shape_; }
 
-  // x: [B, N0] input bits as +-1. Returns logits [B, classes].
+  // x: [B, N0] input bits as +-1 in the model's input order. Returns logits [B, classes].
   // dropout (training only) applies to the inputs of dense (non-LUT) layers.
   torch::Tensor forward(const torch::Tensor& x, bool training, WeightMode weights, TableMode tables,
                         ForwardTrace* trace = nullptr, double dropout = 0);
@@ -98,11 +138,29 @@ class Network {
 
  private:
   bool naive_luts_ = false;
+  torch::Tensor layer_sums(Layer& layer, const torch::Tensor& planes,
+                           const torch::Tensor& magnitudes, bool training, WeightMode weights,
+                           TableMode tables, double dropout);
+  torch::Tensor batch_norm(Layer& layer, const torch::Tensor& z, bool training);
+  torch::Tensor residual_sign(size_t layer, const torch::Tensor& y) const;
+
   std::vector<Layer> layers_;
   int levels_;
+  NetworkShape shape_;
 };
+
+// The encoded images [B, N0] (+-1, the model's flat input order ((c*H + y)*W + x)*T + j) as
+// conv planes [B, 1, C*T, H, W] with channel c*T + j (the core's input_activation_shape).
+torch::Tensor input_planes(const torch::Tensor& x, const NetworkShape& shape);
+
+// The receptive windows of conv planes [B, L, C, H, W] as rows [B*P, L, C*kernel*kernel]
+// (row b*P + p for output pixel p = y*W' + x; window position (c*kernel + ky)*kernel + kx).
+torch::Tensor conv_windows(const torch::Tensor& planes, int64_t kernel, int64_t stride);
 
 // Straight-through sign: forward sign(x) with sign(0) = +1, backward gradient 1 where |x| <= 1.
 torch::Tensor ste_sign(const torch::Tensor& x);
+// The same function as one autograd node (sign forward, masked gradient backward): fewer passes
+// over large conv activations. Values equal ste_sign's up to float rounding of x + (h - x).
+torch::Tensor ste_sign_fused(const torch::Tensor& x);
 
 }  // namespace lutnet::train

@@ -3,6 +3,8 @@
 // expansion -> real-valued LUT phase -> binary LUT phase with frozen level magnitudes. Checkpoints
 // after every epoch (atomically) and resumes a killed run; picks each stage's best epoch on the
 // validation split.
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <functional>
 #include <ostream>
@@ -11,8 +13,6 @@
 #include "core/model.hpp"
 #include "data/dataset.hpp"
 #include "train/config.hpp"
-
-#include <torch/torch.h>
 
 namespace lutnet::train {
 
@@ -25,7 +25,7 @@ struct RunOptions {
 };
 
 struct TrainResult {
-  bool finished = false;  // false when stopped early by RunOptions::stop_after_epochs
+  bool finished = false;                // false when stopped early by RunOptions::stop_after_epochs
   std::filesystem::path model_path;     // LUTNet model file
   std::filesystem::path baseline_path;  // the pruned BNN after its retrain, as k = 1 XNOR model
   std::filesystem::path checkpoint_path;
@@ -34,7 +34,7 @@ struct TrainResult {
   Model baseline;
   double validation_accuracy = 0;           // float forward, best binary-LUT epoch
   double baseline_validation_accuracy = 0;  // float forward, best retrain epoch
-  double test_accuracy = 0;                 // exported model, reference evaluator
+  double test_accuracy = 0;                 // exported model, engine (bit-exact with the reference)
   double baseline_test_accuracy = 0;
   double hard_float_agreement = 0;  // fraction of test predictions where float == integer net
   double seconds = 0;
@@ -50,6 +50,11 @@ TrainingData load_training_data(const TrainConfig& config);
 
 // Input encoding of a config for a dataset shape.
 InputEncoding input_encoding(const TrainConfig& config, const std::vector<int>& shape);
+
+// The network a config describes for an input encoding (conv layers see the encoded image as
+// C*T x H x W planes) and a number of classes, initialised from the config's seed.
+class Network;
+Network make_network(const TrainConfig& config, const InputEncoding& encoding, int64_t num_classes);
 
 // Encodes images to +-1 floats [N, bits] (the training view of the model's input encoding).
 torch::Tensor encode_images(const Dataset& data, const InputEncoding& encoding);

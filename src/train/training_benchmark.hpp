@@ -3,6 +3,7 @@
 // seconds per epoch of the BNN stage and of the binary LUT stage, with the fused LUT function and
 // with the naive 2^K-product form.
 #include <ostream>
+#include <vector>
 
 #include "train/config.hpp"
 
@@ -22,5 +23,17 @@ struct TrainingSpeed {
 TrainingSpeed measure_training_speed(const TrainConfig& config, int64_t num_inputs,
                                      int64_t num_classes, int64_t train_images, int steps,
                                      bool include_naive);
+
+// Seconds per optimizer step of each of the four stages (bnn, retrain, lut_real, lut_binary) for
+// the network a config describes (conv or MLP) on random images of `image_shape`, with the
+// config's augmentation, batch size and device.
+struct StageSpeeds {
+  double step_seconds[4] = {0, 0, 0, 0};
+  int64_t steps_per_epoch = 0;
+  int64_t lut_connections = 0;
+  int64_t weights = 0;  // latent weights of the whole network
+};
+StageSpeeds measure_stage_speeds(const TrainConfig& config, const std::vector<int>& image_shape,
+                                 int64_t num_classes, int64_t train_images, int steps);
 
 }  // namespace lutnet::train
