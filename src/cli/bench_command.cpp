@@ -121,14 +121,29 @@ std::optional<Row> time_libtorch(const BenchArgs& args, const Dataset& data, int
     throw Error(fmt::format("--checkpoint {}: no such file", checkpoint.string()));
   }
 #ifdef LUTNET_WITH_TORCH
-  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // One thread and all of them: on a loaded machine OpenMP's active waiting can make the
+  // threaded run many times slower (measured: 84 against 1,489 images/s), so the faster counts.
+  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const Dataset subset = take_first(data, args.torch_images);
-  const auto t = train::time_float_inference(checkpoint, subset, threads, args.repeats);
-  *threads_used = threads;
-  *correct = t.correct;
-  return Row{fmt::format("LibTorch float, {} thread{}", threads, threads == 1 ? "" : "s"),
-             t.ns_per_image, 0, args.repeats,
-             fmt::format("first {} images, {}", subset.size(), checkpoint.string())};
+  std::optional<Row> best;
+  std::string other;
+  for (int threads : cpus > 1 ? std::vector<int>{1, cpus} : std::vector<int>{1}) {
+    const auto t = train::time_float_inference(checkpoint, subset, threads, args.repeats);
+    Row row{fmt::format("LibTorch float, {} thread{}", threads, threads == 1 ? "" : "s"),
+            t.ns_per_image, 0, args.repeats, ""};
+    if (!best || row.ns_per_image < best->ns_per_image) {
+      if (best)
+        other =
+            fmt::format("; {} thread(s): {:.0f} images/s", *threads_used, 1e9 / best->ns_per_image);
+      best = row;
+      *threads_used = threads;
+      *correct = t.correct;
+    } else {
+      other = fmt::format("; {} thread(s): {:.0f} images/s", threads, 1e9 / row.ns_per_image);
+    }
+  }
+  best->note = fmt::format("first {} images, {}{}", subset.size(), checkpoint.string(), other);
+  return best;
 #else
   (void)data;
   (void)threads_used;
