@@ -17,8 +17,7 @@ void write_file_atomically(const std::filesystem::path& path,
   const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw Error(path.string() + ": cannot write (" + std::strerror(errno) + ")");
+    if (!out) throw Error(path.string() + ": cannot write (" + std::strerror(errno) + ")");
     try {
       write(out);
       out.flush();

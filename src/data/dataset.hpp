@@ -9,7 +9,7 @@ namespace lutnet {
 
 struct Dataset {
   std::string name;
-  std::vector<int> shape;       // per image, e.g. {1, 28, 28} or {3, 32, 32} (CHW)
+  std::vector<int> shape;  // per image, e.g. {1, 28, 28} or {3, 32, 32} (CHW)
   int num_classes = 0;
   std::vector<uint8_t> pixels;  // size() * image_size() bytes, image-major, CHW within an image
   std::vector<uint8_t> labels;  // one per image, < num_classes

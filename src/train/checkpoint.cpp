@@ -28,10 +28,10 @@ void save_checkpoint(const std::filesystem::path& path, Network& network, const 
   for (auto& [name, tensor] : network.named_tensors())
     archive.write("net." + name, tensor->detach().cpu());
   for (const auto& [name, tensor] : best) archive.write("best." + name, tensor.cpu());
-  archive.write("position", torch::tensor({p.stage, p.epochs_done, p.step,
-                                           static_cast<int64_t>(p.entered)}));
-  archive.write("validation", torch::tensor({p.best_validation, p.baseline_validation},
-                                            torch::kDouble));
+  archive.write("position",
+                torch::tensor({p.stage, p.epochs_done, p.step, static_cast<int64_t>(p.entered)}));
+  archive.write("validation",
+                torch::tensor({p.best_validation, p.baseline_validation}, torch::kDouble));
   archive.write("config", c10::IValue(config_json));
   archive.write("log", c10::IValue(log_json));
   if (optimizer) {
@@ -100,8 +100,8 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, Network& net
     if (l.weight.sizes() != torch::IntArrayRef{l.num_outputs, l.num_inputs})
       throw Error(path.string() + ": checkpoint layer " + std::to_string(i) +
                   " has a different shape than the configured network");
-    for (torch::Tensor* t : {&l.weight, &l.gamma, &l.bn_weight, &l.bn_bias, &l.level_magnitudes,
-                             &l.tables})
+    for (torch::Tensor* t :
+         {&l.weight, &l.gamma, &l.bn_weight, &l.bn_bias, &l.level_magnitudes, &l.tables})
       if (t->defined()) *t = t->detach().requires_grad_(true);
   }
   for (auto& [name, tensor] : network.named_tensors()) {

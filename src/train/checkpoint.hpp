@@ -13,10 +13,10 @@
 namespace lutnet::train {
 
 struct SchedulePosition {
-  int64_t stage = 0;          // 0 bnn, 1 retrain, 2 lut_real, 3 lut_binary, 4 finished
-  int64_t epochs_done = 0;    // within the stage
-  int64_t step = 0;           // optimizer steps within the stage (learning-rate decay)
-  bool entered = false;       // the stage's structural transition has been applied
+  int64_t stage = 0;        // 0 bnn, 1 retrain, 2 lut_real, 3 lut_binary, 4 finished
+  int64_t epochs_done = 0;  // within the stage
+  int64_t step = 0;         // optimizer steps within the stage (learning-rate decay)
+  bool entered = false;     // the stage's structural transition has been applied
   double best_validation = -1;
   double baseline_validation = -1;
 };

@@ -101,8 +101,8 @@ class LutDenseFunction : public torch::autograd::Function<LutDenseFunction> {
         }
       }
     }
-    return {grad_s, grad_tables, torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor()};
+    return {grad_s,          grad_tables,     torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -110,8 +110,9 @@ class LutDenseFunction : public torch::autograd::Function<LutDenseFunction> {
 
 torch::Tensor lut_dense(const torch::Tensor& s, const torch::Tensor& tables,
                         const LutWiring& wiring) {
-  TORCH_CHECK(s.device().is_cpu(), "lut_dense: the fused kernel runs on the CPU; use "
-                                   "lut_dense_naive on other devices");
+  TORCH_CHECK(s.device().is_cpu(),
+              "lut_dense: the fused kernel runs on the CPU; use "
+              "lut_dense_naive on other devices");
   return LutDenseFunction::apply(s, tables, wiring.conn_input, wiring.conn_output, wiring.perms,
                                  wiring.num_outputs);
 }

@@ -28,8 +28,8 @@ std::string read_bytes(const fs::path& p) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("lutnet_e2e_" + name + "_" +
-                                                std::to_string(::getpid()));
+  const auto dir =
+      fs::temp_directory_path() / ("lutnet_e2e_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir;
 }
@@ -68,7 +68,8 @@ TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
     }
     correct += p.label == data.test.labels[i];
   }
-  EXPECT_DOUBLE_EQ(static_cast<double>(correct) / static_cast<double>(data.test.size()), r.test_accuracy);
+  EXPECT_DOUBLE_EQ(static_cast<double>(correct) / static_cast<double>(data.test.size()),
+                   r.test_accuracy);
   EXPECT_GE(r.hard_float_agreement, 0.99);
 
   // Same seed and config: the same model file, byte for byte.

@@ -1,5 +1,7 @@
 // The exported integer model against the trained network: the reference evaluator, the torch
 // "hard forward" and the float forward must agree on every activation bit and prediction.
+#include "train/export_model.hpp"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,7 +10,6 @@
 #include "core/input_encoding.hpp"
 #include "core/random_model.hpp"
 #include "core/reference_evaluator.hpp"
-#include "train/export_model.hpp"
 #include "train/network.hpp"
 
 namespace lutnet::train {
@@ -113,11 +114,11 @@ TEST_P(ExportTest, ReferenceHardAndFloatForwardAgreeOnEveryBit) {
         << "image " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Networks, ExportTest,
-    ::testing::Values(Case{2, 2, 1, true}, Case{3, 1, 2, true}, Case{4, 2, 2, true},
-                      Case{5, 2, 1, true}, Case{6, 1, 1, true}, Case{4, 2, 1, false},
-                      Case{4, 1, 3, false}));
+INSTANTIATE_TEST_SUITE_P(Networks, ExportTest,
+                         ::testing::Values(Case{2, 2, 1, true}, Case{3, 1, 2, true},
+                                           Case{4, 2, 2, true}, Case{5, 2, 1, true},
+                                           Case{6, 1, 1, true}, Case{4, 2, 1, false},
+                                           Case{4, 1, 3, false}));
 
 TEST(Export, BinaryTablesInitialisedFromThePrunedNetworkReproduceIt) {
   InputEncoding enc;

@@ -1,8 +1,8 @@
 // The fused LUT function against the 2^K-product form: same forward, same gradients.
+#include "train/lut_dense_function.hpp"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include "train/lut_dense_function.hpp"
 
 namespace lutnet::train {
 namespace {
