@@ -72,6 +72,17 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
   t = std::chrono::steady_clock::now();
   flows::VerifyOptions verify;
   verify.limit = flags.verify_limit;
+  // The pixel-stream simulation of a conv network takes seconds per frame (docs/hardware.md):
+  // without --verify-limit it checks the first 100 test images, not the whole set.
+  constexpr size_t kStreamingVerifyImages = 100;
+  if (verify.limit == 0 && design.streaming) {
+    verify.limit = kStreamingVerifyImages;
+    std::cout << fmt::format(
+                     "[{}] verify: a streaming design; the first {} test images "
+                     "(--verify-limit N for more)",
+                     name, kStreamingVerifyImages)
+              << std::endl;
+  }
   const auto v = flows::verify_rtl(model, test, verify);
   r.verify_seconds = seconds_since(t);
   r.images = v.images;
@@ -112,11 +123,15 @@ void add_flow(CLI::App& app) {
   add_training_options(cmd, train_flags);
   cmd->add_option("--from", flags->from,
                   "Use model.json and baseline.json of this finished run instead of training");
-  cmd->add_option("--clock-mhz", flags->clock_mhz,
-                  "Design clock for the throughput column (one image per clock); not a timing "
-                  "result")
+  cmd->add_option(
+         "--clock-mhz", flags->clock_mhz,
+         "Design clock for the throughput column (one image per clock, or per frame of pixels for "
+         "conv models); not a timing "
+         "result")
       ->capture_default_str();
-  cmd->add_option("--verify-limit", flags->verify_limit, "Verify only the first N test images");
+  cmd->add_option("--verify-limit", flags->verify_limit,
+                  "Verify only the first N test images (default: all; 100 for conv models, whose "
+                  "pixel-stream simulation takes seconds per image)");
   cmd->add_flag("!--no-encoder-synth", flags->encoder_synth,
                 "Skip the second synthesis that includes the input encoder");
   cmd->add_flag("--abc9", flags->abc9, "Synthesize with synth_xilinx -abc9");
@@ -146,21 +161,25 @@ void add_flow(CLI::App& app) {
     const auto a = build_design("lutnet", lutnet, test, run_dir, *flags);
     const auto b = build_design("baseline", baseline, test, run_dir, *flags);
 
-    const double images_per_second = flags->clock_mhz * 1e6;
+    // One image per clock, or for a streaming (conv) design one frame per cycles_per_frame.
+    auto images_per_second = [&](const DesignResult& r) {
+      return flags->clock_mhz * 1e6 / static_cast<double>(std::max(1, r.synth.cycles_per_frame));
+    };
+    auto efficiency = [&](const DesignResult& r) {
+      return images_per_second(r) / static_cast<double>(std::max<int64_t>(1, r.synth.luts));
+    };
     json rows = json::array();
     std::cout << fmt::format("\n{:<9} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12} {:>12}\n",
                              "design", "model%", "RTL%", "mismatch", "LUT", "LUT+enc", "FF",
                              "depth", "images/s", "img/s/LUT");
     for (const auto* r : {&a, &b}) {
-      const double efficiency =
-          images_per_second / static_cast<double>(std::max<int64_t>(1, r->synth.luts));
       std::cout << fmt::format(
           "{:<9} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12.3g} "
           "{:>12.1f}\n",
           r->name, 100 * r->model_accuracy, 100 * r->rtl_accuracy,
           fmt::format("{}/{}", r->mismatches, r->images), r->synth.luts,
           r->has_encoder ? std::to_string(r->synth_encoder.luts) : "-", r->synth.ffs,
-          r->synth.lut_depth, images_per_second, efficiency);
+          r->synth.lut_depth, images_per_second(*r), efficiency(*r));
       rows.push_back({{"design", r->name},
                       {"connections", r->connections},
                       {"model_test_accuracy", r->model_accuracy},
@@ -172,19 +191,22 @@ void add_flow(CLI::App& app) {
                       {"ffs", r->synth.ffs},
                       {"carries", r->synth.carries},
                       {"lut_depth", r->synth.lut_depth},
-                      {"images_per_second", images_per_second},
-                      {"images_per_second_per_lut", efficiency},
+                      {"cycles_per_image", r->synth.cycles_per_frame},
+                      {"images_per_second", images_per_second(*r)},
+                      {"images_per_second_per_lut", efficiency(*r)},
                       {"hdl_seconds", r->hdl_seconds},
                       {"verify_seconds", r->verify_seconds},
                       {"synth_seconds", r->synth.seconds},
                       {"synth", r->synth.to_json()}});
     }
-    const double ratio =
-        static_cast<double>(b.synth.luts) / static_cast<double>(std::max<int64_t>(1, a.synth.luts));
+    const double ratio = efficiency(a) / efficiency(b);
     std::cout << fmt::format(
         "area efficiency LUTNet / baseline: {:.2f}x (at {:.2f}% vs {:.2f}% test accuracy; "
-        "throughput assumes {} MHz, one image per clock)\n",
-        ratio, 100 * a.model_accuracy, 100 * b.model_accuracy, flags->clock_mhz);
+        "throughput assumes {} MHz, {})\n",
+        ratio, 100 * a.model_accuracy, 100 * b.model_accuracy, flags->clock_mhz,
+        a.synth.cycles_per_frame > 1
+            ? fmt::format("one frame per {} cycles", a.synth.cycles_per_frame)
+            : "one image per clock");
     const json report = {{"designs", rows},
                          {"area_efficiency_ratio", ratio},
                          {"clock_mhz", flags->clock_mhz},
