@@ -18,6 +18,7 @@
 #include "train/export_model.hpp"
 #include "train/network.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace lutnet::train {
 namespace {
@@ -46,17 +47,8 @@ Network random_conv_network(const ConvCase& c, const InputEncoding& enc, uint64_
   config.input_bits = c.input_bits;
   config.seed = seed;
   Network net = make_network(config, enc, 5);
+  test::randomize_parameters(net, c.levels);
   torch::NoGradGuard no_grad;
-  for (auto& layer : net.layers()) {
-    layer.weight.uniform_(-1, 1);
-    layer.gamma.fill_(0.37);
-    if (layer.is_output) continue;
-    layer.bn_weight.normal_(0, 1);
-    layer.bn_bias.normal_(0, 0.5);
-    layer.running_mean.normal_(0, 2);
-    layer.running_var.uniform_(0.5, 3);
-    if (c.levels == 2) layer.level_magnitudes.copy_(torch::tensor({0.8f, 0.41f}));
-  }
   net.freeze_level_ratios(2);
   std::vector<double> keep(net.layers().size(), 0.5);
   keep.back() = 0.7;
@@ -178,19 +170,9 @@ TEST(ConvExport, RefusesAPoolWhoseCodeIsNotMonotone) {
   }
 }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_bytes;
 
-fs::path fresh_dir(const std::string& name) {
-  const auto dir =
-      fs::temp_directory_path() / ("lutnet_conv_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("conv", name); }
 
 // The trained network rebuilt from its final checkpoint against the exported file, on every bit.
 void expect_trained_views_agree(const TrainConfig& config, const TrainResult& r) {

@@ -14,25 +14,16 @@
 #include "train/config.hpp"
 #include "train/export_model.hpp"
 #include "train/trainer.hpp"
+#include "train_test_util.hpp"
 
 namespace lutnet::train {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_bytes;
 
-fs::path fresh_dir(const std::string& name) {
-  const auto dir =
-      fs::temp_directory_path() / ("lutnet_e2e_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("e2e", name); }
 
 TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
   const TrainConfig config = preset("tiny");

@@ -11,6 +11,7 @@
 #include "core/random_model.hpp"
 #include "core/reference_evaluator.hpp"
 #include "train/network.hpp"
+#include "train_test_util.hpp"
 
 namespace lutnet::train {
 namespace {
@@ -18,17 +19,8 @@ namespace {
 // A network with every kind of layer and awkward batch-norm parameters (negative scales).
 Network random_network(int64_t inputs, int k, int levels, uint64_t seed, bool expand) {
   Network net(inputs, {23, 17}, 7, levels, seed);
+  test::randomize_parameters(net, levels);
   torch::NoGradGuard no_grad;
-  for (auto& layer : net.layers()) {
-    layer.weight.uniform_(-1, 1);
-    layer.gamma.fill_(0.37);
-    if (layer.is_output) continue;
-    layer.bn_weight.normal_(0, 1);
-    layer.bn_bias.normal_(0, 0.5);
-    layer.running_mean.normal_(0, 2);
-    layer.running_var.uniform_(0.5, 3);
-    if (levels == 2) layer.level_magnitudes.copy_(torch::tensor({0.8f, 0.41f}));
-  }
   net.freeze_level_ratios(2);
   net.prune({0.4, 0.5, 0.8});
   if (expand) {

@@ -1,0 +1,47 @@
+#pragma once
+// Helpers shared by the training tests: awkward but valid network parameters, file bytes, and a
+// fresh per-process temporary directory.
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "train/network.hpp"
+
+namespace lutnet::train::test {
+
+// Random latent weights and batch-norm statistics with negative scales, so that export sees
+// every sign case; level magnitudes 0.8 / 0.41 for two levels.
+inline void randomize_parameters(Network& net, int levels) {
+  torch::NoGradGuard no_grad;
+  for (auto& layer : net.layers()) {
+    layer.weight.uniform_(-1, 1);
+    layer.gamma.fill_(0.37);
+    if (layer.is_output) continue;
+    layer.bn_weight.normal_(0, 1);
+    layer.bn_bias.normal_(0, 0.5);
+    layer.running_mean.normal_(0, 2);
+    layer.running_var.uniform_(0.5, 3);
+    if (levels == 2) layer.level_magnitudes.copy_(torch::tensor({0.8f, 0.41f}));
+  }
+}
+
+inline std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// An empty directory under the system's temporary directory, named after the test and process.
+inline std::filesystem::path fresh_dir(const std::string& prefix, const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("lutnet_" + prefix + "_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+}  // namespace lutnet::train::test
