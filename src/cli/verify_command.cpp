@@ -68,11 +68,11 @@ void add_verify(CLI::App& app) {
     }
     flows::VerifyOptions options;
     options.work_dir = args->work_dir;
-    options.input_encoder = args->encoder;
+    options.hdl.input_encoder = args->encoder;
     options.limit = args->limit;
-    options.xilinx_primitives = args->xilinx;
-    options.adder_pipeline_stages = args->pipeline;
-    options.popcount = hdl::parse_popcount_style(args->popcount);
+    options.hdl.xilinx_primitives = args->xilinx;
+    options.hdl.adder_pipeline_stages = args->pipeline;
+    options.hdl.popcount = hdl::parse_popcount_style(args->popcount);
     options.jobs = args->jobs;
     options.bubble_every = args->bubble_every;
     const flows::VerifyReport r = flows::verify_rtl(model, data, options);

@@ -264,12 +264,7 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
   VerifyReport report;
   report.images = count;
   auto t0 = Clock::now();
-  hdl::HdlOptions hdl_options;
-  hdl_options.input_encoder = options.input_encoder;
-  hdl_options.xilinx_primitives = options.xilinx_primitives;
-  hdl_options.adder_pipeline_stages = options.adder_pipeline_stages;
-  hdl_options.popcount = options.popcount;
-  const hdl::HdlDesign design = hdl::generate_verilog(model, hdl_options);
+  const hdl::HdlDesign design = hdl::generate_verilog(model, options.hdl);
   report.latency_cycles = design.latency_cycles;
   report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
   report.generate_seconds = seconds_since(t0);

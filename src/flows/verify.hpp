@@ -15,11 +15,10 @@ namespace lutnet::flows {
 struct VerifyOptions {
   std::filesystem::path work_dir;  // empty: a temporary directory
   bool keep = false;               // keep the temporary directory
-  bool input_encoder = false;      // feed pixels through the hardware encoder
-  size_t limit = 0;                // first `limit` images only (0: all)
-  bool xilinx_primitives = false;  // simulate the LUTn-primitive form (with behavioural models)
-  int adder_pipeline_stages = 0;
-  hdl::PopcountStyle popcount = hdl::PopcountStyle::kCompressorTree;
+  // The design to simulate: encoder, LUTn primitives (simulated with behavioural models),
+  // adder pipeline, popcount style.
+  hdl::HdlOptions hdl;
+  size_t limit = 0;       // first `limit` images only (0: all)
   int jobs = 2;           // parallel C++ compiles of the Verilated model
   int bubble_every = 13;  // every n-th clock carries no input (0: never), to test valid
   // Compare against this model's reference instead of the simulated one (fault injection in

@@ -97,14 +97,14 @@ TEST(VerilatorConv, RtlEqualsReferenceWithGapsAndBackToBack) {
   expect_identical(conv_model(3), gaps, 40);
   VerifyOptions back_to_back;  // also checks the stated latency on every frame
   back_to_back.bubble_every = 0;
-  back_to_back.adder_pipeline_stages = 2;
+  back_to_back.hdl.adder_pipeline_stages = 2;
   expect_identical(conv_model(4, 5, 1, 1), back_to_back, 40);
 }
 
 TEST(VerilatorConv, MixedXnorAndLutLayersThroughTheEncoder) {
   LUTNET_REQUIRE_TOOL("verilator");
   VerifyOptions o;
-  o.input_encoder = true;
+  o.hdl.input_encoder = true;
   o.bubble_every = 5;
   expect_identical(mixed_model(5), o, 30);
   o.bubble_every = 0;

@@ -67,9 +67,9 @@ TEST(VerilatorVerify, RtlEqualsReferenceDefaultForm) {
 TEST(VerilatorVerify, RtlEqualsReferenceEncoderPipelinedGates) {
   LUTNET_REQUIRE_TOOL("verilator");
   VerifyOptions o;
-  o.input_encoder = true;
-  o.adder_pipeline_stages = 2;
-  o.popcount = hdl::PopcountStyle::kCompressorGates;
+  o.hdl.input_encoder = true;
+  o.hdl.adder_pipeline_stages = 2;
+  o.hdl.popcount = hdl::PopcountStyle::kCompressorGates;
   o.bubble_every = 3;
   expect_identical(tiny_model(2, 3, 3, 3), o, 400);
 }
@@ -77,13 +77,13 @@ TEST(VerilatorVerify, RtlEqualsReferenceEncoderPipelinedGates) {
 TEST(VerilatorVerify, RtlEqualsReferenceXilinxPrimitivesXnorAndFlatSum) {
   LUTNET_REQUIRE_TOOL("verilator");
   VerifyOptions o;
-  o.xilinx_primitives = true;
-  o.popcount = hdl::PopcountStyle::kFlatSum;
+  o.hdl.xilinx_primitives = true;
+  o.hdl.popcount = hdl::PopcountStyle::kFlatSum;
   o.bubble_every = 0;
   expect_identical(tiny_model(3, 1, 2, 2), o, 300);
   VerifyOptions k6;
-  k6.xilinx_primitives = true;
-  k6.adder_pipeline_stages = 1;
+  k6.hdl.xilinx_primitives = true;
+  k6.hdl.adder_pipeline_stages = 1;
   expect_identical(tiny_model(4, 6, 1, 1), k6, 300);
 }
 
