@@ -60,23 +60,6 @@ Network random_conv_network(const ConvCase& c, const InputEncoding& enc, uint64_
   return net;
 }
 
-struct Images {
-  std::vector<uint8_t> pixels;
-  torch::Tensor bits;  // uint8 [B, N0]
-};
-
-Images random_images(const InputEncoding& enc, int count, uint64_t seed) {
-  Images in;
-  std::mt19937_64 rng(seed);
-  in.pixels.resize(static_cast<size_t>(count) * enc.num_pixels());
-  for (auto& p : in.pixels) p = static_cast<uint8_t>(rng());
-  in.bits = torch::empty({count, enc.num_bits()}, torch::kUInt8);
-  for (int i = 0; i < count; ++i)
-    encode_input(enc, in.pixels.data() + static_cast<size_t>(i) * enc.num_pixels(),
-                 in.bits[i].data_ptr<uint8_t>());
-  return in;
-}
-
 // Reference == hard forward on every accumulator, activation bit and label; the float network's
 // hard signs agree except where a value sits exactly on a threshold. Returns the bits compared.
 int64_t expect_views_agree(Network& net, const Model& model, const uint8_t* pixels,
@@ -141,7 +124,7 @@ TEST_P(ConvExportTest, ReferenceHardAndFloatForwardAgreeOnEveryPixel) {
   const Model model = export_model(net, enc, "t", "{}");
   // Round trip through the file format (version 2) on the way.
   const Model loaded = model_from_json(model_to_json(model), "conv.json");
-  const Images in = random_images(enc, 40, 3);
+  const test::EncodedImages in = test::random_encoded_images(enc, 40, 3);
   EXPECT_GT(expect_views_agree(net, loaded, in.pixels.data(), in.bits, true), 0);
 }
 

@@ -31,21 +31,13 @@ Network random_network(int64_t inputs, int k, int levels, uint64_t seed, bool ex
   return net;
 }
 
-struct Inputs {
-  std::vector<uint8_t> pixels;
-  torch::Tensor bits;   // uint8 [B, N0]
+// Random images, their input bits and those bits as +-1 for the float network.
+struct Inputs : test::EncodedImages {
   torch::Tensor signs;  // float +-1
 };
 
 Inputs random_inputs(const InputEncoding& enc, int count, uint64_t seed) {
-  Inputs in;
-  std::mt19937_64 rng(seed);
-  in.pixels.resize(static_cast<size_t>(count) * enc.num_pixels());
-  for (auto& p : in.pixels) p = static_cast<uint8_t>(rng());
-  in.bits = torch::empty({count, enc.num_bits()}, torch::kUInt8);
-  for (int i = 0; i < count; ++i)
-    encode_input(enc, in.pixels.data() + static_cast<size_t>(i) * enc.num_pixels(),
-                 in.bits[i].data_ptr<uint8_t>());
+  Inputs in{test::random_encoded_images(enc, count, seed), {}};
   in.signs = in.bits.to(torch::kFloat) * 2 - 1;
   return in;
 }

@@ -4,11 +4,15 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "core/input_encoding.hpp"
 #include "train/network.hpp"
 
 namespace lutnet::train::test {
@@ -27,6 +31,24 @@ inline void randomize_parameters(Network& net, int levels) {
     layer.running_var.uniform_(0.5, 3);
     if (levels == 2) layer.level_magnitudes.copy_(torch::tensor({0.8f, 0.41f}));
   }
+}
+
+// Random 8-bit images and their encoded input bits, as the model's input stage sees them.
+struct EncodedImages {
+  std::vector<uint8_t> pixels;
+  torch::Tensor bits;  // uint8 [B, N0]
+};
+
+inline EncodedImages random_encoded_images(const InputEncoding& enc, int count, uint64_t seed) {
+  EncodedImages in;
+  std::mt19937_64 rng(seed);
+  in.pixels.resize(static_cast<size_t>(count) * enc.num_pixels());
+  for (auto& p : in.pixels) p = static_cast<uint8_t>(rng());
+  in.bits = torch::empty({count, enc.num_bits()}, torch::kUInt8);
+  for (int i = 0; i < count; ++i)
+    encode_input(enc, in.pixels.data() + static_cast<size_t>(i) * enc.num_pixels(),
+                 in.bits[i].data_ptr<uint8_t>());
+  return in;
 }
 
 inline std::string read_bytes(const std::filesystem::path& p) {
