@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "core/error.hpp"
 
@@ -142,20 +143,23 @@ std::vector<double> run_commands(const std::vector<Command>& commands, int jobs)
     }
     if (start_error) next = commands.size();  // start nothing more; wait for the rest
     if (running.empty()) break;
+    // Waits for our own children only (never waitpid(-1)): other threads run commands too.
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      throw Error(fmt::format("waiting for a subprocess failed: {}", std::strerror(errno)));
+    pid_t pid = 0;
+    size_t i = 0;
+    for (;; i = (i + 1) % running.size()) {
+      const bool only = running.size() == 1;
+      pid = ::waitpid(running[i].first, &status, only ? 0 : WNOHANG);
+      if (pid < 0 && errno != EINTR)
+        throw Error(fmt::format("waiting for a subprocess failed: {}", std::strerror(errno)));
+      if (pid > 0) break;
+      if (!only && i + 1 == running.size())
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    for (size_t i = 0; i < running.size(); ++i) {
-      if (running[i].first != pid) continue;
-      const size_t index = running[i].second;
-      seconds[index] = std::chrono::duration<double>(Clock::now() - started[index]).count();
-      errors[index] = failure(commands[index], status);
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      break;
-    }
+    const size_t index = running[i].second;
+    seconds[index] = std::chrono::duration<double>(Clock::now() - started[index]).count();
+    errors[index] = failure(commands[index], status);
+    running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
   }
   for (const auto& e : errors)
     if (e) throw Error(*e);

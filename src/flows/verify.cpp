@@ -5,49 +5,21 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/input_encoding.hpp"
 #include "core/read_file.hpp"
 #include "core/reference_evaluator.hpp"
+#include "flows/stage_verify.hpp"
 #include "flows/subprocess.hpp"
 #include "flows/verify_records.hpp"
+#include "flows/verilator_build.hpp"
 
 namespace lutnet::flows {
 namespace fs = std::filesystem;
 
-namespace {
-
-bool bit_of(const uint8_t* bytes, size_t j) { return (bytes[j / 8] >> (j % 8)) & 1; }
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void write_binary(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw Error(fmt::format("{}: cannot write", path.string()));
-}
-
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-uint32_t get_u32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return v;
-}
-
-// The harness's input words: per image one vector of encoded bits (or 8-bit pixels with the
-// encoder), or for a streaming design one word per pixel in raster order holding all channels
-// (encoded: bit c*T + j = channel c >= threshold j; encoder: byte c = channel c).
 std::vector<uint8_t> harness_inputs(const Model& model, const hdl::HdlDesign& design,
                                     const Dataset& data, size_t count) {
   const size_t image_bytes = static_cast<size_t>(model.input.num_pixels());
@@ -90,6 +62,8 @@ std::vector<uint8_t> harness_inputs(const Model& model, const hdl::HdlDesign& de
   }
   return inputs;
 }
+
+namespace {
 
 struct Mismatch {
   int layer = -1;
@@ -168,15 +142,18 @@ void compare_records(const Model& model, const hdl::HdlDesign& design, const Dat
   }
 }
 
-// Builds the Verilated simulator of `design` in `w`; returns the build time.
-double build_simulator(const fs::path& verilator, const fs::path& w, const hdl::HdlDesign& design,
-                       const VerifyOptions& options) {
-  const std::string verilog_file = design.top_name + ".v";
-  write_file_atomically(w / verilog_file, design.verilog);
-  std::vector<std::string> sources = {verilog_file};
+// Builds the Verilated simulator of the whole `design` in `w`; returns the build time.
+double build_design_simulator(const fs::path& verilator, const fs::path& w,
+                              const hdl::HdlDesign& design, const VerifyOptions& options) {
+  SimulatorBuild build;
+  build.dir = w;
+  build.top_module = design.top_name;
+  build.jobs = options.jobs;
+  build.sources = {design.top_name + ".v"};
+  write_file_atomically(w / build.sources[0], design.verilog);
   if (!design.simulation_models.empty()) {
     write_file_atomically(w / "xilinx_lut_models.v", design.simulation_models);
-    sources.push_back("xilinx_lut_models.v");
+    build.sources.push_back("xilinx_lut_models.v");
   }
   write_file_atomically(w / "harness.cpp", verilator_harness(design, options.bubble_every));
   // Hidden layer outputs stay readable from the harness, so a mismatch names its layer. Layer
@@ -188,109 +165,31 @@ double build_simulator(const fs::path& verilator, const fs::path& w, const hdl::
                                     "public_flat_rd -module \"{0}\" -var \"layer*_valid\"\n"
                                     "no_inline -module \"{0}_layer*\"\n",
                                     design.top_name));
-  std::vector<std::string> build = {
-      verilator.string(), "--cc", "--exe", "--build", "-j",
-      std::to_string(std::max(1, options.jobs)), "--top-module", design.top_name, "--prefix",
-      "Vlutnet", "-Mdir", "obj", "-o", "sim", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-      "--noassert", "-Wno-fatal",
-      // Build time dominates (docs/hardware.md): fewer, larger C++ files (each re-parses its
-      // module's header), compiled at -O0: 4x faster to build than -O1, and the simulation of
-      // 10,000 images still takes seconds.
-      "--output-split", "200000", "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"};
-  for (const auto& s : sources) build.push_back(s);
-  build.push_back("public.vlt");
-  build.push_back("harness.cpp");
-  const auto t0 = std::chrono::steady_clock::now();
-  auto run = std::async(std::launch::async, [&] {
-    run_command({build, w, w / "verilator_build.log"});
-  });
-  // The build takes minutes on large designs: say what is going on (its C++ files done so far).
-  while (run.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-    size_t cpp_files = 0, objects = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(w / "obj", ec)) {
-      cpp_files += e.path().extension() == ".cpp";
-      objects += e.path().extension() == ".o";
-    }
-    if (cpp_files == 0)
-      std::fprintf(stderr, "verify: Verilator is translating the design to C++ (%.0f s)\n",
-                   seconds_since(t0));
-    else
-      std::fprintf(stderr, "verify: compiling the simulator, %zu of %zu C++ files (%.0f s)\n",
-                   objects, cpp_files, seconds_since(t0));
-  }
-  run.get();
-  return seconds_since(t0);
+  build.sources.push_back("public.vlt");
+  build.sources.push_back("harness.cpp");
+  // -O0: the whole design simulates few clocks per image (one; a frame's pixels when
+  // streaming, where the per-stage simulation does the bulk of the work).
+  return build_simulator(verilator, build);
 }
 
-// Runs the built simulator; past ten seconds, shows how far it got and the time left (from the
-// harness's `progress` file) every ten seconds on stderr.
-double simulate(const fs::path& w, size_t count) {
-  const auto start = std::chrono::steady_clock::now();
-  auto run = std::async(std::launch::async, [&] {
-    run_command({{(w / "obj" / "sim").string(), "inputs.bin", "outputs.bin"}, w, w / "sim.log"});
-  });
-  while (run.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    size_t done = 0, total = 0;
-    std::ifstream progress(w / "progress");
-    if (!(progress >> done >> total) || done == 0) continue;
-    const double elapsed = seconds_since(start);
-    std::fprintf(stderr, "verify: simulated %zu of %zu images (%.0f s, about %.0f s left)\n", done,
-                 count, elapsed,
-                 elapsed / static_cast<double>(done) * static_cast<double>(count - done));
-  }
-  run.get();
-  return seconds_since(start);
-}
-
-}  // namespace
-
-VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  validate(model);
+// Simulates the assembled design on the first `count` images in `w` and compares every record
+// with the reference evaluation of `golden` into `report`.
+void simulate_assembled(const fs::path& verilator, const Model& model, const Model& golden,
+                        const hdl::HdlDesign& design, const Dataset& data, size_t count,
+                        const fs::path& w, const VerifyOptions& options, VerifyReport& report) {
   const size_t image_bytes = static_cast<size_t>(model.input.num_pixels());
-  if (data.pixels.size() != data.labels.size() * image_bytes)
-    throw Error(
-        fmt::format("dataset '{}': {} pixel bytes for {} images, but the model expects "
-                    "{} pixels per image",
-                    data.name, data.pixels.size(), data.labels.size(), image_bytes));
-  const size_t count =
-      options.limit ? std::min(options.limit, data.labels.size()) : data.labels.size();
-  if (count == 0) throw Error(fmt::format("dataset '{}' has no images to verify", data.name));
-  if (count > 0xffff'ffffu) throw Error("too many images for one verification run");
-  const fs::path verilator = require_program(
-      "verilator", "install Verilator (apt-get install verilator) to verify the RTL");
-
-  VerifyReport report;
-  report.images = count;
-  auto t0 = Clock::now();
-  const hdl::HdlDesign design = hdl::generate_verilog(model, options.hdl);
-  report.latency_cycles = design.latency_cycles;
-  report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
-  report.generate_seconds = seconds_since(t0);
-
-  const Model& golden = options.reference_model ? *options.reference_model : model;
-  if (options.reference_model) {
-    validate(golden);
-    if (golden.layers.size() != model.layers.size() ||
-        golden.input.num_bits() != model.input.num_bits())
-      throw Error("the reference model does not have the simulated model's shape");
-  }
   // The reference runs while Verilator builds.
   auto reference = std::async(std::launch::async, [&] {
-    auto start = Clock::now();
+    auto start = std::chrono::steady_clock::now();
     std::vector<std::vector<LayerTrace>> traces(count);
     std::vector<int> labels(count);
     for (size_t n = 0; n < count; ++n)
       labels[n] = evaluate_reference(golden, &data.pixels[n * image_bytes], &traces[n]).label;
     return std::make_tuple(std::move(traces), std::move(labels), seconds_since(start));
   });
-
-  WorkDir dir(options.work_dir, options.keep, "lutnet-verify");
-  const fs::path w = dir.path();
   write_binary(w / "inputs.bin", harness_inputs(model, design, data, count));
-  report.build_seconds = build_simulator(verilator, w, design, options);
-  report.run_seconds = simulate(w, count);
+  report.build_seconds = build_design_simulator(verilator, w, design, options);
+  report.run_seconds = run_simulator(w, "");
   auto [traces, labels, reference_seconds] = reference.get();
   report.reference_seconds = reference_seconds;
 
@@ -316,7 +215,67 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
     }
     report.mismatches = std::max<size_t>(report.mismatches, 1);
   }
-  if (dir.kept()) report.work_dir = w;
+}
+
+void add_stage_results(const StageVerification& v, VerifyReport& report) {
+  report.stage_images = v.images;
+  report.stage_mismatches = v.mismatches;
+  report.stage_seconds = v.seconds;
+  report.stages = v.stages;
+  if (report.first_mismatch_image < 0 && v.first_mismatch_image >= 0) {
+    report.first_mismatch_image = v.first_mismatch_image;
+    report.first_mismatch_layer = v.first_mismatch_layer;
+    report.first_mismatch = v.first_mismatch;
+  }
+}
+
+const Model& reference_for(const Model& model, const VerifyOptions& options) {
+  if (!options.reference_model) return model;
+  const Model& golden = *options.reference_model;
+  validate(golden);
+  if (golden.layers.size() != model.layers.size() ||
+      golden.input.num_bits() != model.input.num_bits())
+    throw Error("the reference model does not have the simulated model's shape");
+  return golden;
+}
+
+}  // namespace
+
+VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOptions& options) {
+  validate(model);
+  const size_t image_bytes = static_cast<size_t>(model.input.num_pixels());
+  if (data.pixels.size() != data.labels.size() * image_bytes)
+    throw Error(
+        fmt::format("dataset '{}': {} pixel bytes for {} images, but the model expects "
+                    "{} pixels per image",
+                    data.name, data.pixels.size(), data.labels.size(), image_bytes));
+  const size_t available = data.labels.size();
+  if (available == 0) throw Error(fmt::format("dataset '{}' has no images to verify", data.name));
+  if (available > 0xffff'ffffu) throw Error("too many images for one verification run");
+  const Model& golden = reference_for(model, options);
+  const fs::path verilator = require_program(
+      "verilator", "install Verilator (apt-get install verilator) to verify the RTL");
+
+  VerifyReport report;
+  const auto t0 = std::chrono::steady_clock::now();
+  const hdl::HdlDesign design = hdl::generate_verilog(model, options.hdl);
+  report.latency_cycles = design.latency_cycles;
+  report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
+  report.generate_seconds = seconds_since(t0);
+  const bool staged = options.stages && design.streaming;
+  constexpr size_t kAssembledImagesWhenStaged = 100;
+  const size_t wanted = options.limit ? options.limit : staged ? kAssembledImagesWhenStaged : 0;
+  report.images = wanted ? std::min(wanted, available) : available;
+
+  WorkDir dir(options.work_dir, options.keep, "lutnet-verify");
+  simulate_assembled(verilator, model, golden, design, data, report.images, dir.path(), options,
+                     report);
+  if (staged) {
+    const size_t count = options.stage_limit ? std::min(options.stage_limit, available) : available;
+    add_stage_results(
+        verify_stages(model, golden, design, data, count, dir.path() / "stages", options), report);
+  }
+  if (dir.kept()) report.work_dir = dir.path();
   return report;
 }
 

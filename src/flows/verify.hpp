@@ -1,10 +1,12 @@
 #pragma once
 // `lutnet verify`: the generated RTL, simulated by Verilator on every test image, against the
 // reference evaluator -- class, output accumulators and every hidden layer's output bits (for
-// conv and pool layers every bit of every output pixel).
+// conv and pool layers every bit of every output pixel). Streaming designs: the assembled design
+// on the first images, and every stage alone on every image.
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/model.hpp"
 #include "data/dataset.hpp"
@@ -18,12 +20,25 @@ struct VerifyOptions {
   // The design to simulate: encoder, LUTn primitives (simulated with behavioural models),
   // adder pipeline, popcount style.
   hdl::HdlOptions hdl;
-  size_t limit = 0;       // first `limit` images only (0: all)
+  // The assembled design on the first `limit` images (0: all; streaming designs with `stages`:
+  // the first 100, as a frame of the whole network takes ~seconds to simulate there).
+  size_t limit = 0;
+  // Streaming designs: also every stage alone on the first `stage_limit` images (0: all), which
+  // is ~15x less simulation work per image (stage_verify.hpp).
+  bool stages = false;
+  size_t stage_limit = 0;
   int jobs = 2;           // parallel C++ compiles of the Verilated model
   int bubble_every = 13;  // every n-th clock carries no input (0: never), to test valid
   // Compare against this model's reference instead of the simulated one (fault injection in
   // tests: it must have the same shape).
   const Model* reference_model = nullptr;
+};
+
+// One stage of the per-stage simulation.
+struct StageReport {
+  std::string label;      // "input stage", "layer 2 (lut_conv2d)", "argmax", ...
+  size_t mismatches = 0;  // images whose outputs of this stage differ
+  double build_seconds = 0, run_seconds = 0;
 };
 
 struct VerifyReport {
@@ -37,6 +52,12 @@ struct VerifyReport {
   int latency_cycles = 0;          // streaming designs: from a frame's first pixel to its result
   int cycles_per_frame = 1;        // the initiation interval: frame pixels for a streaming design
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
+  // The per-stage simulation (options.stages on a streaming design); its mismatches are not in
+  // `mismatches`, the first of them is `first_mismatch` if the assembled design had none.
+  size_t stage_images = 0, stage_mismatches = 0;
+  double stage_seconds = 0;
+  std::vector<StageReport> stages;
+  bool passed() const { return mismatches == 0 && stage_mismatches == 0; }
 };
 
 // Throws lutnet::Error when verilator is missing, a tool fails (naming its log) or the dataset

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/random_model.hpp"
+#include "flows/stage_verify.hpp"
 #include "flows/verify.hpp"
 #include "flows_test_util.hpp"
 #include "hdl/verilog_writer.hpp"
@@ -127,6 +128,60 @@ TEST(VerilatorConv, NamesTheFirstMismatchingPixel) {
   EXPECT_EQ(r.first_mismatch_layer, 2);
   EXPECT_THAT(r.first_mismatch, HasSubstr("layer 2 (lut_conv2d) pixel (row "));
   EXPECT_THAT(r.first_mismatch, HasSubstr("channel 1 bit"));
+}
+
+// Every stage alone (input stage, conv, pool, flatten, dense, argmax) equals the reference on every
+// image, with and without gaps, through the encoder and with LUT and XNOR layers mixed.
+TEST(VerilatorConv, EveryStageAloneEqualsReference) {
+  LUTNET_REQUIRE_TOOL("verilator");
+  VerifyOptions o;
+  o.stages = true;
+  o.limit = 3;  // the assembled design: a few frames
+  o.bubble_every = 0;
+  const Model model = conv_model(11);
+  const VerifyReport r = verify_rtl(model, random_images(model, 50, 4), o);
+  EXPECT_TRUE(r.passed()) << "image " << r.first_mismatch_image << ": " << r.first_mismatch;
+  EXPECT_EQ(r.images, 3u);
+  EXPECT_EQ(r.stage_images, 50u);
+  // input, conv, pool, conv, flatten, dense, dense, argmax
+  ASSERT_EQ(r.stages.size(), 8u);
+  EXPECT_EQ(r.stages[4].label, "flatten before layer 3");
+  o.hdl.input_encoder = true;
+  o.bubble_every = 3;
+  o.stage_limit = 30;
+  const Model mixed = mixed_model(12);
+  const VerifyReport m = verify_rtl(mixed, random_images(mixed, 60, 5), o);
+  EXPECT_TRUE(m.passed()) << "image " << m.first_mismatch_image << ": " << m.first_mismatch;
+  EXPECT_EQ(m.stage_images, 30u);
+}
+
+// A stage that differs is found alone, and named: stage, pixel, channel, bit; stages before it
+// agree.
+TEST(VerilatorConv, StageMismatchNamesTheStageAndPixel) {
+  LUTNET_REQUIRE_TOOL("verilator");
+  const Model model = conv_model(13);
+  Model wrong = model;
+  Layer& conv = wrong.layers[2];
+  for (uint32_t c = conv.conn_offset[1]; c < conv.conn_offset[2]; ++c)
+    for (int l = 0; l < conv.input_levels; ++l)
+      conv.tables[c * conv.input_levels + l] ^= conv.table_mask();
+  Layer& out = wrong.layers.back();  // and the scores of class 0
+  for (uint32_t c = out.conn_offset[0]; c < out.conn_offset[1]; ++c)
+    out.tables[c * out.input_levels] ^= out.table_mask();
+  const hdl::HdlDesign design = hdl::generate_verilog(model, {});
+  WorkDir dir({}, false, "lutnet-stages");
+  VerifyOptions o;
+  const StageVerification v =
+      verify_stages(model, wrong, design, random_images(model, 20, 3), 20, dir.path(), o);
+  EXPECT_GT(v.mismatches, 0u);
+  EXPECT_EQ(v.first_mismatch_layer, 2);
+  EXPECT_THAT(v.first_mismatch, HasSubstr("layer 2 (lut_conv2d) pixel (row "));
+  EXPECT_THAT(v.first_mismatch, HasSubstr("channel 1 bit"));
+  ASSERT_EQ(v.stages.size(), 8u);
+  // Each stage reads the reference's outputs of the one before: only the two changed ones differ.
+  for (size_t s : {0, 1, 2, 4, 5, 7}) EXPECT_EQ(v.stages[s].mismatches, 0u) << v.stages[s].label;
+  EXPECT_GT(v.stages[3].mismatches, 0u);
+  EXPECT_GT(v.stages[6].mismatches, 0u) << "the output layer's scores";
 }
 
 }  // namespace

@@ -1,0 +1,85 @@
+#include "flows/verilator_build.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+
+#include "core/error.hpp"
+#include "flows/subprocess.hpp"
+
+namespace lutnet::flows {
+namespace fs = std::filesystem;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void write_binary(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw Error(fmt::format("{}: cannot write", path.string()));
+}
+
+namespace {
+
+std::string prefixed(const std::string& label) { return label.empty() ? "" : label + ": "; }
+
+}  // namespace
+
+double build_simulator(const fs::path& verilator, const SimulatorBuild& b) {
+  const std::string opt = b.optimization;
+  std::vector<std::string> argv = {
+      verilator.string(), "--cc", "--exe", "--build", "-j", std::to_string(std::max(1, b.jobs)),
+      "--top-module", b.top_module, "--prefix", "Vlutnet", "-Mdir", "obj", "-o", "sim", "-O3",
+      "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-Wno-fatal",
+      // Build time dominates large designs (docs/hardware.md): fewer, larger C++ files (each
+      // re-parses its module's header).
+      "--output-split", "200000", "-MAKEFLAGS",
+      fmt::format("OPT_FAST={0} OPT_SLOW={0} OPT_GLOBAL={0}", opt)};
+  for (const auto& s : b.sources) argv.push_back(s.string());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run = std::async(std::launch::async, [&] {
+    run_command({argv, b.dir, b.dir / "verilator_build.log"});
+  });
+  // The build takes minutes on large designs: say what is going on (its C++ files done so far).
+  while (run.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    size_t cpp_files = 0, objects = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(b.dir / "obj", ec)) {
+      cpp_files += e.path().extension() == ".cpp";
+      objects += e.path().extension() == ".o";
+    }
+    if (cpp_files == 0)
+      std::fprintf(stderr, "verify: %sVerilator is translating the design to C++ (%.0f s)\n",
+                   prefixed(b.label).c_str(), seconds_since(t0));
+    else
+      std::fprintf(stderr, "verify: %scompiling the simulator, %zu of %zu C++ files (%.0f s)\n",
+                   prefixed(b.label).c_str(), objects, cpp_files, seconds_since(t0));
+  }
+  run.get();
+  return seconds_since(t0);
+}
+
+double run_simulator(const fs::path& dir, const std::string& label) {
+  const auto start = std::chrono::steady_clock::now();
+  auto run = std::async(std::launch::async, [&] {
+    run_command(
+        {{(dir / "obj" / "sim").string(), "inputs.bin", "outputs.bin"}, dir, dir / "sim.log"});
+  });
+  while (run.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    size_t done = 0, total = 0;
+    std::ifstream progress(dir / "progress");
+    if (!(progress >> done >> total) || done == 0 || total < done) continue;
+    const double elapsed = seconds_since(start);
+    std::fprintf(stderr, "verify: %ssimulated %zu of %zu images (%.0f s, about %.0f s left)\n",
+                 prefixed(label).c_str(), done, total, elapsed,
+                 elapsed / static_cast<double>(done) * static_cast<double>(total - done));
+  }
+  run.get();
+  return seconds_since(start);
+}
+
+}  // namespace lutnet::flows
