@@ -20,6 +20,7 @@ struct SynthArgs {
   std::string model, json, tcl, work_dir, family = "xcup", part, popcount = "tree", bench;
   bool encoder = false, abc9 = false, flatten = false, behavioural = false;
   int pipeline = 0, jobs = 2;
+  std::vector<int> layers;
 };
 
 std::vector<int> parse_widths(const std::string& text) {
@@ -92,6 +93,10 @@ void add_synth(CLI::App& app) {
       ->check(CLI::Range(0, 64));
   cmd->add_option("--popcount", args->popcount, "Adder trees: tree (default), gates or flat")
       ->check(CLI::IsMember({"tree", "gates", "flat"}));
+  cmd->add_option("--layers", args->layers,
+                  "Only these model layers (e.g. 5 or 2,5), for designs too large to synthesize "
+                  "whole; the totals are theirs")
+      ->delimiter(',');
   cmd->add_option("--jobs", args->jobs, "Yosys runs at a time")->check(CLI::Range(1, 256));
   cmd->add_option("--popcount-bench", args->bench,
                   "Instead of a model: synthesize registered popcounts of these widths "
@@ -103,6 +108,7 @@ void add_synth(CLI::App& app) {
     options.abc9 = args->abc9;
     options.flatten = args->flatten;
     options.jobs = args->jobs;
+    options.layers = args->layers;
     options.work_dir = args->work_dir;
     options.pin_luts = !args->behavioural;
     if (!args->bench.empty()) {

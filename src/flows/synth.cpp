@@ -263,6 +263,21 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.latency_cycles = design.latency_cycles;
   report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
 
+  // A selected layer's modules: its LUT array (or dense module) and its stream stage (window,
+  // line buffer), which carries no layer index.
+  const auto selected = [&](const hdl::ModuleInfo& m) {
+    for (int layer : options.layers)
+      if (m.layer == layer || m.name == design.layers.at(static_cast<size_t>(layer)).module)
+        return true;
+    return options.layers.empty();
+  };
+  for (int layer : options.layers)
+    if (layer < 0 || static_cast<size_t>(layer) >= model.layers.size())
+      throw Error(fmt::format("synth: layer {} does not exist (the model has layers 0 to {})",
+                              layer, model.layers.size() - 1));
+  if (options.flatten && !options.layers.empty())
+    throw Error("synth: a flattened run covers the whole design; choose layers or flatten");
+
   WorkDir dir(options.work_dir, options.keep, "lutnet-synth");
   report.yosys_version = yosys_version(dir.path());
   std::vector<Job> jobs;
@@ -272,7 +287,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   } else {
     // Layers first: they are the long runs, so the pool stays busy.
     for (const auto& m : design.modules)
-      if (m.layer >= 0)
+      if (m.layer >= 0 && selected(m))
         jobs.push_back(make_job(dir.path(), fmt::format("layer{}", m.layer), m.verilog, m.name,
                                 options, false, {m.name}));
     std::string rest;
@@ -281,8 +296,16 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
       rest += (m.layer >= 0 ? m.stub : m.verilog) + "\n";
       if (m.layer < 0) rest_modules.push_back(m.name);
     }
-    jobs.push_back(
-        make_job(dir.path(), "top", rest, design.top_name, options, false, rest_modules));
+    if (options.layers.empty())
+      jobs.push_back(
+          make_job(dir.path(), "top", rest, design.top_name, options, false, rest_modules));
+    for (const auto& m : design.modules)  // selected stream stages, their arrays as stubs
+      if (!options.layers.empty() && m.layer < 0 && selected(m)) {
+        std::string text = m.verilog;
+        for (const auto& a : design.modules)
+          if (a.layer >= 0 && a.name != m.name) text += "\n" + a.stub;
+        jobs.push_back(make_job(dir.path(), m.name, text, m.name, options, false, {m.name}));
+      }
   }
   std::vector<Command> commands;
   for (const auto& job : jobs) commands.push_back(job.command);
@@ -328,6 +351,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
     add(std::move(m));
   } else {
     for (const auto& info : design.modules) {
+      if (!selected(info)) continue;
       ModuleSynth m = by_module[info.name];  // absent: Yosys kept no cells of it
       m.module = info.name;
       m.label = info.label;

@@ -25,6 +25,9 @@ struct SynthOptions {
   // the adder trees and duplicates them: about 1.6x the LUTs and 5x the run time
   // (docs/hardware.md).
   bool pin_luts = true;
+  // Only the modules of these model layers (empty: the whole design); the totals are theirs.
+  // For designs too large to synthesize whole here, such as the paper's CNV unrolled.
+  std::vector<int> layers;
   int jobs = 2;  // Yosys runs at a time
   std::filesystem::path work_dir;
   bool keep = false;

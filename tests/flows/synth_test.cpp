@@ -81,6 +81,23 @@ TEST(YosysSynth, StreamingConvModelReportsArraysWindowsAndLineBuffers) {
   EXPECT_GE(line_ffs + 32 * srls, 2 * 12 + 2 + 10 + 1);
   EXPECT_EQ(r.to_json()["cycles_per_frame"].get<int>(), 144);
   EXPECT_THAT(r.table(), HasSubstr("layer 0 window"));
+
+  // One layer alone: its array and window rows, with the same cells as in the whole run.
+  SynthOptions only;
+  only.layers = {0};
+  const SynthReport one = synthesize(model, {}, only);
+  ASSERT_EQ(one.per_layer.size(), 2u);
+  int64_t layer0 = 0;
+  for (const auto& m : r.per_layer)
+    layer0 += m.label == "layer 0" || m.label == "layer 0 window" ? m.luts : 0;
+  EXPECT_EQ(one.luts, layer0);
+  only.layers = {3};
+  try {
+    synthesize(model, {}, only);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("layer 3 does not exist"));
+  }
 }
 
 TEST(YosysSynth, EncoderAddsLutsOnlyToTheInputStage) {
