@@ -10,7 +10,7 @@
 namespace lutnet::cli {
 
 train::TrainConfig build_config(const TrainFlags& f) {
-  train::TrainConfig c = train::preset(f.preset);
+  train::TrainConfig c = train::preset(f.preset, f.dataset);
   if (!f.config_file.empty()) {
     c = train::config_from_json(read_text_file(f.config_file, "config file"), f.config_file, c);
   }
@@ -47,8 +47,6 @@ train::TrainConfig build_config(const TrainFlags& f) {
   if (f.augment_shift >= 0) c.augment_shift = f.augment_shift;
   if (f.recovery == "on") c.pruning_recovery = true;
   if (f.recovery == "off") c.pruning_recovery = false;
-  // The cnv preset flips CIFAR-10's natural images only; flipped digits (SVHN) are other digits.
-  if (f.preset == "cnv" && c.dataset != "cifar10" && f.flip.empty()) c.augment_flip = false;
   if (f.flip == "on") c.augment_flip = true;
   if (f.flip == "off") c.augment_flip = false;
   train::validate(c);

@@ -74,6 +74,10 @@ struct TrainConfig {
 // "tiny" (tests: synthetic data, small MLP, seconds), "cnv" (the paper's CNV for CIFAR-10/SVHN),
 // "cnv-small" (a narrower conv net for MNIST / Fashion-MNIST on 2 cores).
 TrainConfig preset(const std::string& name);
+// The preset as trained on `dataset` (empty: its own): "cnv" flips CIFAR-10's natural images only
+// (flipped digits are other digits); "cnv-small" on Fashion-MNIST has a wider conv3 (64) and
+// conv5 (128) and trains with flips, 1-pixel shifts and gentler later stages (docs/training.md).
+TrainConfig preset(const std::string& name, const std::string& dataset);
 std::vector<std::string> preset_names();
 
 // JSON round trip; from_json starts from `base` and overrides the fields present, rejecting unknown

@@ -273,6 +273,20 @@ TEST(ConvConfig, JsonRoundTripAndCompactSyntax) {
   validate(preset("cnv-small"));
 }
 
+TEST(ConvConfig, PresetsFollowTheDataset) {
+  EXPECT_TRUE(preset("cnv", "cifar10").augment_flip);
+  EXPECT_FALSE(preset("cnv", "svhn").augment_flip);  // flipped digits are other digits
+  EXPECT_EQ(preset("cnv", "").dataset, "cifar10");
+  const TrainConfig mnist = preset("cnv-small", "mnist");
+  EXPECT_EQ(config_to_json(mnist), config_to_json(preset("cnv-small")));
+  const TrainConfig fashion = preset("cnv-small", "fashion-mnist");
+  EXPECT_EQ(fashion.dataset, "fashion-mnist");
+  EXPECT_EQ(format_conv_spec(fashion.conv), "16,32p2,64,64p2,128");
+  EXPECT_TRUE(fashion.augment_flip);
+  EXPECT_LT(fashion.lut_binary.learning_rate, mnist.lut_binary.learning_rate);
+  validate(fashion);
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
