@@ -19,12 +19,6 @@ std::string stage_start(const StageBench& s, int bubble_every) {
     << (s.streaming() ? fmt::format(" with an idle clock every {} (0: none)", bubble_every) : "")
     << ",\n// and records its output words.\n";
   h << harness_helpers();
-  h << R"(int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s INPUTS OUTPUTS\n", argv[0]);
-    return 2;
-  }
-)";
   h << fmt::format(
       "  constexpr size_t kInBytes = {}, kInWords = {}, kOutBytes = {}, kOutWords = {};\n",
       bytes_for(s.in_width), s.in_words, bytes_for(s.out_width), s.out_words);
@@ -33,55 +27,12 @@ std::string stage_start(const StageBench& s, int bubble_every) {
                    s.streaming() ? std::max(0, bubble_every) : 0);
   h << fmt::format("  constexpr uint32_t kInputMagic = {:#x}, kOutputMagic = {:#x};\n", kInputMagic,
                    kOutputMagic);
-  h << R"(  std::FILE* in = std::fopen(argv[1], "rb");
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
-  uint8_t header[16];
-  if (std::fread(header, 1, 16, in) != 16 || u32(header) != kInputMagic ||
-      u32(header + 8) != kInBytes || u32(header + 12) != kInWords) {
-    std::fprintf(stderr, "%s: not an input file for this stage\n", argv[1]);
-    return 1;
-  }
-  const size_t count = u32(header + 4);
-  const size_t total_in = count * kInWords, total_out = count * kOutWords;
-  std::vector<uint8_t> inputs(total_in * kInBytes);
-  if (std::fread(inputs.data(), 1, inputs.size(), in) != inputs.size()) {
-    std::fprintf(stderr, "%s: truncated\n", argv[1]);
-    return 1;
-  }
-  std::fclose(in);
+  h << harness_read_inputs("kInWords");
+  h << R"(  const size_t total_in = count * kInWords, total_out = count * kOutWords;
   std::vector<uint8_t> outputs(total_out * kOutBytes, 0);
   std::vector<uint8_t> idle(kInBytes, 0xa5);  // what the input carries while it is not valid
-
-  const auto context = std::make_unique<VerilatedContext>();
-  const auto top = std::make_unique<Vlutnet>(context.get());
-  auto clock = [&] {
-    top->clk = 0;
-    top->eval();
-    top->clk = 1;
-    top->eval();
-  };
-  size_t done = 0;  // output words
-  uint64_t protocol_errors = 0;
-  int64_t first_protocol_error = -1;
-  auto protocol_error = [&](int64_t t) {
-    if (first_protocol_error < 0) first_protocol_error = t;
-    ++protocol_errors;
-  };
-  auto last_report = std::chrono::steady_clock::now();
-  auto report_progress = [&](int64_t t) {
-    if (t % 4096 != 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_report < std::chrono::seconds(2)) return;
-    last_report = now;
-    if (std::FILE* p = std::fopen("progress", "w")) {
-      std::fprintf(p, "%zu %zu\n", done / kOutWords, count);
-      std::fclose(p);
-    }
-  };
 )";
+  h << harness_simulator("done / kOutWords");  // done: output words
   return h.str();
 }
 
@@ -139,22 +90,7 @@ std::string vector_loop(const StageBench& s) {
 std::string stage_harness(const StageBench& s, int bubble_every) {
   std::string h = stage_start(s, bubble_every);
   h += s.streaming() ? stream_loop(s) : vector_loop(s);
-  h += R"(  top->final();
-  std::FILE* out = std::fopen(argv[2], "wb");
-  if (!out) {
-    std::fprintf(stderr, "cannot write %s\n", argv[2]);
-    return 1;
-  }
-  const uint64_t trailer[4] = {kOutputMagic, count, protocol_errors,
-                               static_cast<uint64_t>(first_protocol_error)};
-  std::fwrite(trailer, sizeof trailer, 1, out);
-  std::fwrite(outputs.data(), 1, outputs.size(), out);
-  std::fclose(out);
-  std::printf("simulated %zu images, %zu output words, %llu valid-handshake errors\n", count, done,
-              static_cast<unsigned long long>(protocol_errors));
-  return 0;
-}
-)";
+  h += harness_end("outputs");
   return h;
 }
 

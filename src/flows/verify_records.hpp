@@ -54,8 +54,20 @@ struct RecordLayout {
 // design one word per pixel in raster order holding all channels (encoded: bit c*T + j = channel
 // c >= threshold j; encoder: byte c = channel c).
 // The start of both generated harnesses: includes, byte copies between buffers and Verilator
-// signals of any width, u32() (verilator_harness.cpp).
+// signals of any width, u32(), and the start of main(argc, argv) with its usage check
+// (verilator_harness.cpp).
 std::string harness_helpers();
+
+// Reading the input file into `inputs` and `count`, checking its header against kInputMagic,
+// kInBytes and the constant named `words_per_image`.
+std::string harness_read_inputs(const std::string& words_per_image);
+
+// The Verilated model `top`, clock(), the counters `done`, protocol_errors and
+// protocol_error(t), and report_progress(t), which writes `images_done` to the file `progress`.
+std::string harness_simulator(const std::string& images_done);
+
+// The end of both: writes the output file (trailer, then the bytes of `buffer`) and returns.
+std::string harness_end(const std::string& buffer);
 
 std::vector<uint8_t> harness_inputs(const Model& model, const hdl::HdlDesign& design,
                                     const Dataset& data, size_t count);

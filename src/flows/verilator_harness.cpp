@@ -63,7 +63,88 @@ uint32_t u32(const uint8_t* p) {
 
 }  // namespace
 
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s INPUTS OUTPUTS\n", argv[0]);
+    return 2;
+  }
 )";
+}
+
+std::string harness_read_inputs(const std::string& words_per_image) {
+  return fmt::format(R"(  std::FILE* in = std::fopen(argv[1], "rb");
+  if (!in) {{
+    std::fprintf(stderr, "cannot read %s\n", argv[1]);
+    return 1;
+  }}
+  uint8_t header[16];
+  if (std::fread(header, 1, 16, in) != 16 || u32(header) != kInputMagic ||
+      u32(header + 8) != kInBytes || u32(header + 12) != {0}) {{
+    std::fprintf(stderr, "%s: not an input file for this design\n", argv[1]);
+    return 1;
+  }}
+  const size_t count = u32(header + 4);
+  std::vector<uint8_t> inputs(count * {0} * kInBytes);
+  if (std::fread(inputs.data(), 1, inputs.size(), in) != inputs.size()) {{
+    std::fprintf(stderr, "%s: truncated\n", argv[1]);
+    return 1;
+  }}
+  std::fclose(in);
+)",
+                     words_per_image);
+}
+
+std::string harness_simulator(const std::string& images_done) {
+  return fmt::format(R"(
+  const auto context = std::make_unique<VerilatedContext>();
+  const auto top = std::make_unique<Vlutnet>(context.get());
+  auto clock = [&] {{
+    top->clk = 0;
+    top->eval();
+    top->clk = 1;
+    top->eval();
+  }};
+  size_t done = 0;
+  uint64_t protocol_errors = 0;
+  int64_t first_protocol_error = -1;
+  auto protocol_error = [&](int64_t t) {{
+    if (first_protocol_error < 0) first_protocol_error = t;
+    ++protocol_errors;
+  }};
+  // Every few seconds "done count" goes to the file `progress`, which lutnet verify shows.
+  auto last_report = std::chrono::steady_clock::now();
+  auto report_progress = [&](int64_t t) {{
+    if (t % 4096 != 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_report < std::chrono::seconds(2)) return;
+    last_report = now;
+    if (std::FILE* p = std::fopen("progress", "w")) {{
+      std::fprintf(p, "%zu %zu\n", {0}, count);
+      std::fclose(p);
+    }}
+  }};
+)",
+                     images_done);
+}
+
+std::string harness_end(const std::string& buffer) {
+  return fmt::format(R"(  top->final();
+  std::FILE* out = std::fopen(argv[2], "wb");
+  if (!out) {{
+    std::fprintf(stderr, "cannot write %s\n", argv[2]);
+    return 1;
+  }}
+  const uint64_t trailer[4] = {{kOutputMagic, count, protocol_errors,
+                               static_cast<uint64_t>(first_protocol_error)}};
+  std::fwrite(trailer, sizeof trailer, 1, out);
+  std::fwrite({0}.data(), 1, {0}.size(), out);
+  std::fclose(out);
+  std::printf("simulated %zu images, %zu outputs, %llu valid-handshake errors\n", count, done,
+              static_cast<unsigned long long>(protocol_errors));
+  return 0;
+}}
+)",
+                     buffer);
 }
 
 namespace {
@@ -78,12 +159,6 @@ std::string harness_start(const hdl::HdlDesign& d, int bubble_every, const Recor
     << "// the class, the scores and every hidden layer's registered output"
     << (d.streaming ? " pixels" : "") << ".\n";
   h << harness_helpers();
-  h << R"(int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s INPUTS OUTPUTS\n", argv[0]);
-    return 2;
-  }
-)";
   h << fmt::format("  constexpr size_t kInBytes = {}, kWordsPerInput = {};\n",
                    bytes_for(d.input_width), d.streaming ? d.frame_pixels : 1);
   h << fmt::format("  constexpr size_t kRecord = {};\n", layout.size);
@@ -93,60 +168,18 @@ std::string harness_start(const hdl::HdlDesign& d, int bubble_every, const Recor
   h << fmt::format("  constexpr uint64_t kBubbleEvery = {};\n", std::max(0, bubble_every));
   h << fmt::format("  constexpr uint32_t kInputMagic = {:#x}, kOutputMagic = {:#x};\n", kInputMagic,
                    kOutputMagic);
-  h << R"(  std::FILE* in = std::fopen(argv[1], "rb");
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", argv[1]);
-    return 1;
-  }
-  uint8_t header[16];
-  if (std::fread(header, 1, 16, in) != 16 || u32(header) != kInputMagic ||
-      u32(header + 8) != kInBytes || u32(header + 12) != kWordsPerInput) {
-    std::fprintf(stderr, "%s: not an input file for this design\n", argv[1]);
-    return 1;
-  }
-  const size_t count = u32(header + 4);
-  std::vector<uint8_t> inputs(count * kWordsPerInput * kInBytes);
-  if (std::fread(inputs.data(), 1, inputs.size(), in) != inputs.size()) {
-    std::fprintf(stderr, "%s: truncated\n", argv[1]);
-    return 1;
-  }
-  std::fclose(in);
-  std::vector<uint8_t> records(count * kRecord, 0);
+  h << harness_read_inputs("kWordsPerInput");
+  h << R"(  std::vector<uint8_t> records(count * kRecord, 0);
   std::vector<uint8_t> idle(kInBytes, 0xa5);  // what in_data carries while in_valid is low
 
-  const auto context = std::make_unique<VerilatedContext>();
-  const auto top = std::make_unique<Vlutnet>(context.get());
-  auto* root = top->rootp;
-  auto clock = [&] {
-    top->clk = 0;
-    top->eval();
-    top->clk = 1;
-    top->eval();
-  };
+)";
+  h << harness_simulator("done");
+  h << R"(  auto* root = top->rootp;
   top->rst = 1;
   top->in_valid = 0;
   clock();
   clock();
   top->rst = 0;
-  size_t done = 0;
-  uint64_t protocol_errors = 0;
-  int64_t first_protocol_error = -1;
-  auto protocol_error = [&](int64_t t) {
-    if (first_protocol_error < 0) first_protocol_error = t;
-    ++protocol_errors;
-  };
-  // Every few seconds "done count" goes to the file `progress`, which lutnet verify shows.
-  auto last_report = std::chrono::steady_clock::now();
-  auto report_progress = [&](int64_t t) {
-    if (t % 4096 != 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_report < std::chrono::seconds(2)) return;
-    last_report = now;
-    if (std::FILE* p = std::fopen("progress", "w")) {
-      std::fprintf(p, "%zu %zu\n", done, count);
-      std::fclose(p);
-    }
-  };
 )";
   return h.str();
 }
@@ -253,22 +286,7 @@ std::string verilator_harness(const hdl::HdlDesign& d, int bubble_every) {
   const RecordLayout layout(d);
   std::string h = harness_start(d, bubble_every, layout);
   h += d.streaming ? streaming_loop(d, layout) : vector_loop(d, layout);
-  h += R"(  top->final();
-  std::FILE* out = std::fopen(argv[2], "wb");
-  if (!out) {
-    std::fprintf(stderr, "cannot write %s\n", argv[2]);
-    return 1;
-  }
-  const uint64_t trailer[4] = {kOutputMagic, count, protocol_errors,
-                               static_cast<uint64_t>(first_protocol_error)};
-  std::fwrite(trailer, sizeof trailer, 1, out);
-  std::fwrite(records.data(), 1, records.size(), out);
-  std::fclose(out);
-  std::printf("simulated %zu inputs, %zu outputs, %llu valid-handshake errors\n", count, done,
-              static_cast<unsigned long long>(protocol_errors));
-  return 0;
-}
-)";
+  h += harness_end("records");
   return h;
 }
 

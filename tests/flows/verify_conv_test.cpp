@@ -57,6 +57,13 @@ Model mixed_model(uint64_t seed) {
   return model;
 }
 
+// Inverts every table of output `o` of `layer` (or only its level-0 tables).
+void invert_tables(Layer& layer, int o, bool every_level = true) {
+  for (uint32_t c = layer.conn_offset[o]; c < layer.conn_offset[o + 1]; ++c)
+    for (int l = 0; l < (every_level ? layer.input_levels : 1); ++l)
+      layer.tables[c * layer.input_levels + l] ^= layer.table_mask();
+}
+
 void expect_identical(const Model& model, const VerifyOptions& options, int images) {
   const VerifyReport r = verify_rtl(model, random_images(model, images, 9), options);
   EXPECT_EQ(r.images, static_cast<size_t>(images));
@@ -116,11 +123,7 @@ TEST(VerilatorConv, NamesTheFirstMismatchingPixel) {
   LUTNET_REQUIRE_TOOL("verilator");
   const Model model = conv_model(7);
   Model wrong = model;
-  // Flip every table of channel 1 in the second conv layer: its outputs change somewhere.
-  Layer& conv = wrong.layers[2];
-  for (uint32_t c = conv.conn_offset[1]; c < conv.conn_offset[2]; ++c)
-    for (int l = 0; l < conv.input_levels; ++l)
-      conv.tables[c * conv.input_levels + l] ^= conv.table_mask();
+  invert_tables(wrong.layers[2], 1);  // channel 1 of the second conv layer changes somewhere
   VerifyOptions o;
   o.reference_model = &wrong;
   const VerifyReport r = verify_rtl(model, random_images(model, 20, 3), o);
@@ -161,13 +164,8 @@ TEST(VerilatorConv, StageMismatchNamesTheStageAndPixel) {
   LUTNET_REQUIRE_TOOL("verilator");
   const Model model = conv_model(13);
   Model wrong = model;
-  Layer& conv = wrong.layers[2];
-  for (uint32_t c = conv.conn_offset[1]; c < conv.conn_offset[2]; ++c)
-    for (int l = 0; l < conv.input_levels; ++l)
-      conv.tables[c * conv.input_levels + l] ^= conv.table_mask();
-  Layer& out = wrong.layers.back();  // and the scores of class 0
-  for (uint32_t c = out.conn_offset[0]; c < out.conn_offset[1]; ++c)
-    out.tables[c * out.input_levels] ^= out.table_mask();
+  invert_tables(wrong.layers[2], 1);
+  invert_tables(wrong.layers.back(), 0, /*every_level=*/false);  // the scores of class 0
   const hdl::HdlDesign design = hdl::generate_verilog(model, {});
   WorkDir dir({}, false, "lutnet-stages");
   VerifyOptions o;
