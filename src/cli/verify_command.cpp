@@ -42,7 +42,7 @@ void add_verify(CLI::App& app) {
                   "models with --stages on: 100)");
   cmd->add_option("--stages", args->stages,
                   "Conv models: also simulate every stage alone on every image (its inputs from "
-                  "the reference), ~15x less work per image than the assembled design")
+                  "the reference); ~100x faster per image than the assembled design")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   cmd->add_option("--stage-limit", args->stage_limit,

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstring>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include "core/atomic_file.hpp"
