@@ -21,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using test::read_bytes;
 
 fs::path fresh_dir(const std::string& name) { return test::fresh_dir("e2e", name); }
 
@@ -63,26 +62,10 @@ TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
                    r.test_accuracy);
   EXPECT_GE(r.hard_float_agreement, 0.99);
 
-  // Same seed and config: the same model file, byte for byte.
-  RunOptions again;
-  again.out_dir = fresh_dir("again");
-  const TrainResult r2 = run_training(config, again);
-  EXPECT_EQ(read_bytes(r.model_path), read_bytes(r2.model_path));
-  EXPECT_EQ(read_bytes(r.baseline_path), read_bytes(r2.baseline_path));
-
-  // A run killed mid-way and resumed ends with the same model as the uninterrupted run.
-  RunOptions killed;
-  killed.out_dir = fresh_dir("resume");
-  killed.stop_after_epochs = 7;  // inside the real-valued LUT stage
-  EXPECT_FALSE(run_training(config, killed).finished);
-  EXPECT_FALSE(fs::exists(killed.out_dir / "model.json"));
-  killed.stop_after_epochs = -1;
-  killed.resume = true;
-  const TrainResult resumed = run_training(config, killed);
-  ASSERT_TRUE(resumed.finished);
-  EXPECT_EQ(read_bytes(r.model_path), read_bytes(resumed.model_path));
-
-  for (const auto& d : {options.out_dir, again.out_dir, killed.out_dir}) fs::remove_all(d);
+  // Same seed and config: the same files; a run killed inside the real-valued LUT stage and
+  // resumed ends with them too.
+  test::expect_reruns_reproduce(config, r, 7, "e2e");
+  fs::remove_all(options.out_dir);
 }
 
 TEST(EndToEnd, ConfigErrorsNameTheField) {

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by the training tests: awkward but valid network parameters, file bytes, and a
-// fresh per-process temporary directory.
+// Helpers shared by the training tests: awkward but valid network parameters, file bytes, a
+// fresh per-process temporary directory, and the reproducibility check of a finished run.
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "core/input_encoding.hpp"
 #include "train/network.hpp"
+#include "train/trainer.hpp"
 
 namespace lutnet::train::test {
 
@@ -64,6 +66,31 @@ inline std::filesystem::path fresh_dir(const std::string& prefix, const std::str
                    ("lutnet_" + prefix + "_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   return dir;
+}
+
+// `first`, a finished run of `config`, is reproducible: the same seed and config write the same
+// model and baseline bytes again, and a run stopped after `stop_after_epochs` epochs (writing no
+// model yet) and resumed ends with them too. Removes the directories it makes.
+inline void expect_reruns_reproduce(const TrainConfig& config, const TrainResult& first,
+                                    int stop_after_epochs, const std::string& prefix) {
+  RunOptions again;
+  again.out_dir = fresh_dir(prefix, "again");
+  const TrainResult r2 = run_training(config, again);
+  EXPECT_EQ(read_bytes(first.model_path), read_bytes(r2.model_path));
+  EXPECT_EQ(read_bytes(first.baseline_path), read_bytes(r2.baseline_path));
+
+  RunOptions killed;
+  killed.out_dir = fresh_dir(prefix, "resume");
+  killed.stop_after_epochs = stop_after_epochs;
+  EXPECT_FALSE(run_training(config, killed).finished);
+  EXPECT_FALSE(std::filesystem::exists(killed.out_dir / "model.json"));
+  killed.stop_after_epochs = -1;
+  killed.resume = true;
+  const TrainResult resumed = run_training(config, killed);
+  ASSERT_TRUE(resumed.finished);
+  EXPECT_EQ(read_bytes(first.model_path), read_bytes(resumed.model_path));
+  EXPECT_EQ(read_bytes(first.baseline_path), read_bytes(resumed.baseline_path));
+  for (const auto& d : {again.out_dir, killed.out_dir}) std::filesystem::remove_all(d);
 }
 
 }  // namespace lutnet::train::test
