@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "core/error.hpp"
+#include "core/tiling.hpp"
 
 namespace lutnet {
 
@@ -192,6 +193,7 @@ void validate(const Model& model) {
                                : shapes[i].plane_bits();
     validate_luts(layer, fmt::format("layer {}", i), inputs, shapes[i].levels,
                   i + 1 == model.layers.size());
+    if (layer.tiling.enabled()) validate_tiling(layer, fmt::format("layer {}", i));
   }
   check(model.num_classes == last.num_outputs, "model",
         fmt::format("num_classes = {} but the last layer has {} outputs", model.num_classes,

@@ -10,7 +10,7 @@
 
 namespace lutnet {
 
-inline constexpr int kModelFormatVersion = 2;
+inline constexpr int kModelFormatVersion = 3;
 inline constexpr int kMaxLutInputs = 6;
 inline constexpr int kMaxLevels = 4;
 
@@ -55,6 +55,37 @@ struct ActivationShape {
   bool operator==(const ActivationShape&) const = default;
 };
 
+// The tiled form of a LUT layer (DESIGN.md §9, docs/model-format.md §14): one hard-wired array
+// of tile_outputs() x tile_inputs() K-LUTs, reused for all tm x tn tile pairs. Output o sits at
+// tile o / tile_outputs(), position o % tile_outputs(); input position i likewise with
+// tile_inputs(). The LUT at tile position (po, pi) reads address bits
+//   in[0]           = input ti * tile_inputs() + pi (the connection's own input),
+//   in[j], j < k-n  = input ti * tile_inputs() + extra_inputs[(j - 1) * tile_inputs() + pi],
+//   in[k-n+b]       = weight bit b of connection (o, i), from block RAM,
+// and uses table tables[(po * tile_inputs() + pi) * levels + l] for input level l. The mask and
+// the tables belong to the tile position and are shared by every tile pair; only the weight bits
+// differ per connection. Evaluated by lowering (lower_tiling): the layer's own LUT fields hold the
+// equivalent untied layer with k - n inputs, whose table is the shared one with the weight bits
+// fixed.
+struct Tiling {
+  int tm = 0;  // output tiles; 0 = not tiled
+  int tn = 0;  // input tiles
+  int k = 0;   // LUT inputs in hardware: k - n activations and n weight bits
+  int n = 0;   // weight bits per connection
+  int num_outputs = 0, num_inputs = 0;  // of the layer, for the tile sizes
+  std::vector<uint8_t> mask;            // tile_outputs() * tile_inputs(), 1 = kept
+  std::vector<uint32_t> extra_inputs;   // (k - n - 1) * tile_inputs(), each < tile_inputs()
+  std::vector<uint64_t> tables;         // tile_outputs() * tile_inputs() * levels (0 if pruned)
+  std::vector<uint8_t> weight_bits;     // num_outputs * num_inputs, each < 2^n (0 if pruned)
+
+  bool enabled() const { return tm > 0; }
+  int tile_outputs() const { return tm > 0 ? num_outputs / tm : 0; }
+  int tile_inputs() const { return tn > 0 ? num_inputs / tn : 0; }
+  int tile_pairs() const { return tm * tn; }
+  int activation_inputs() const { return k - n; }
+  bool operator==(const Tiling&) const = default;
+};
+
 // One layer of a model. kLutDense and kLutConv2d carry a LUT array (the fields from num_inputs to
 // thresholds); kMaxPool carries only its window.
 //
@@ -96,6 +127,9 @@ struct Layer {
   int kernel_h = 1;
   int kernel_w = 1;
   int stride = 1;
+
+  // A tiled layer's hardware form; the fields above are then its lowering (lower_tiling).
+  Tiling tiling;
 
   bool has_luts() const { return kind != LayerKind::kMaxPool; }
   size_t num_connections() const { return conn_offset.empty() ? 0 : conn_offset.back(); }

@@ -9,6 +9,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/tiling.hpp"
 
 namespace lutnet {
 
@@ -119,11 +120,73 @@ uint64_t parse_table(const Reader& r, const std::string& hex, int k, const std::
   return value;
 }
 
+std::vector<uint64_t> parse_tables(const Reader& r, const json& j, int k,
+                                   const std::string& where) {
+  const json& tables = r.field(j, "tables", where);
+  if (!tables.is_array()) r.fail(where, "'tables' must be an array");
+  std::vector<uint64_t> out;
+  out.reserve(tables.size());
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (!tables[i].is_string()) r.fail(where, fmt::format("tables[{}] must be a string", i));
+    out.push_back(parse_table(r, tables[i].get_ref<const std::string&>(), k, where, i));
+  }
+  return out;
+}
+
+// An array of `count` strings of `length` characters each, every character a digit below
+// `radix` (16 at most): the digits, row after row.
+std::vector<uint8_t> parse_digit_rows(const Reader& r, const json& j, const char* key,
+                                      const std::string& where, size_t count, size_t length,
+                                      int radix) {
+  const json& rows = r.field(j, key, where);
+  if (!rows.is_array() || rows.size() != count)
+    r.fail(where, fmt::format("'{}' must be an array of {} strings", key, count));
+  std::vector<uint8_t> out;
+  out.reserve(count * length);
+  for (size_t row = 0; row < count; ++row) {
+    if (!rows[row].is_string()) r.fail(where, fmt::format("{}[{}] must be a string", key, row));
+    const std::string& text = rows[row].get_ref<const std::string&>();
+    if (text.size() != length)
+      r.fail(where, fmt::format("{}[{}] must have {} characters", key, row, length));
+    for (const char c : text) {
+      const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 99;
+      if (digit >= radix)
+        r.fail(where, fmt::format("{}[{}] = \"{}\": '{}' is not a digit below {}", key, row,
+                                  printable(text), printable(std::string(1, c)), radix));
+      out.push_back(static_cast<uint8_t>(digit));
+    }
+  }
+  return out;
+}
+
+// The "tiling" object of a tiled layer (version 3); the LUT fields are then its lowering.
+void parse_tiling(const Reader& r, const json& j, const std::string& where, Layer& layer) {
+  const std::string at = where + ": tiling";
+  Tiling& t = layer.tiling;
+  const auto tiles = r.integers<int>(j, "tiles", at, 1, 1 << 20);
+  if (tiles.size() != 2) r.fail(at, "'tiles' must be [tm, tn]");
+  t.tm = tiles[0];
+  t.tn = tiles[1];
+  t.k = r.integer<int>(j, "k", at, 2, kMaxLutInputs);
+  t.n = r.integer<int>(j, "n", at, 1, 3);
+  t.num_outputs = layer.num_outputs;
+  t.num_inputs = layer.num_inputs;
+  if (layer.num_outputs % t.tm != 0 || layer.num_inputs % t.tn != 0 || t.n >= t.k)
+    r.fail(at, fmt::format("tiles {}x{} must divide {} outputs x {} inputs, and n < k", t.tm, t.tn,
+                           layer.num_outputs, layer.num_inputs));
+  t.mask = parse_digit_rows(r, j, "mask", at, t.tile_outputs(), t.tile_inputs(), 2);
+  t.extra_inputs = r.integers<uint32_t>(j, "extra_inputs", at, 0, (1 << 28) - 1);
+  t.tables = parse_tables(r, j, t.k, at);
+  t.weight_bits =
+      parse_digit_rows(r, j, "weight_bits", at, layer.num_outputs, layer.num_inputs, 1 << t.n);
+  lower_tiling(layer, where);
+}
+
 // The LUT array fields shared by lut_dense and lut_conv2d (num_inputs and num_outputs are set
 // by the caller).
-void parse_luts(const Reader& r, const json& j, const std::string& where, Layer& layer) {
+void parse_luts(const Reader& r, const json& j, const std::string& where, Layer& layer,
+                int version) {
   layer.input_levels = r.integer<int>(j, "input_levels", where, 1, kMaxLevels);
-  layer.k = r.integer<int>(j, "k", where, 1, kMaxLutInputs);
   const std::string output = r.string(j, "output", where);
   if (output == "residual_sign") {
     layer.output = LayerOutput::kResidualSign;
@@ -136,21 +199,19 @@ void parse_luts(const Reader& r, const json& j, const std::string& where, Layer&
                               printable(output)));
   }
   layer.level_weights = r.integers<int64_t>(j, "level_weights", where, 1, (1 << 20) - 1);
-  layer.conn_offset = r.integers<uint32_t>(j, "conn_offset", where, 0, 1 << 28);
-  layer.lut_inputs = r.integers<uint32_t>(j, "lut_inputs", where, 0, (1 << 28) - 1);
-  const json& tables = r.field(j, "tables", where);
-  if (!tables.is_array()) r.fail(where, "'tables' must be an array");
-  layer.tables.reserve(tables.size());
-  for (size_t i = 0; i < tables.size(); ++i) {
-    if (!tables[i].is_string()) r.fail(where, fmt::format("tables[{}] must be a string", i));
-    layer.tables.push_back(
-        parse_table(r, tables[i].get_ref<const std::string&>(), layer.k, where, i));
-  }
   if (layer.output == LayerOutput::kResidualSign) {
     layer.output_sign = r.integers<int8_t>(j, "output_sign", where, -1, 1);
     layer.thresholds =
         r.integers<int64_t>(j, "thresholds", where, -(int64_t{1} << 52), int64_t{1} << 52);
   }
+  if (version >= 3 && j.contains("tiling")) {
+    parse_tiling(r, j["tiling"], where, layer);
+    return;
+  }
+  layer.k = r.integer<int>(j, "k", where, 1, kMaxLutInputs);
+  layer.conn_offset = r.integers<uint32_t>(j, "conn_offset", where, 0, 1 << 28);
+  layer.lut_inputs = r.integers<uint32_t>(j, "lut_inputs", where, 0, (1 << 28) - 1);
+  layer.tables = parse_tables(r, j, layer.k, where);
 }
 
 // "kernel" or "window": [height, width].
@@ -170,7 +231,7 @@ Layer parse_layer(const Reader& r, const json& j, const std::string& where, int 
     layer.kind = LayerKind::kLutDense;
     layer.num_inputs = r.integer<int>(j, "num_inputs", where, 1, 1 << 28);
     layer.num_outputs = r.integer<int>(j, "num_outputs", where, 1, 1 << 24);
-    parse_luts(r, j, where, layer);
+    parse_luts(r, j, where, layer, version);
   } else if (type == "lut_conv2d" && version >= 2) {
     layer.kind = LayerKind::kLutConv2d;
     const int in_channels = r.integer<int>(j, "in_channels", where, 1, 1 << 20);
@@ -178,7 +239,7 @@ Layer parse_layer(const Reader& r, const json& j, const std::string& where, int 
     parse_window(r, j, "kernel", where, layer);
     layer.num_inputs = in_channels * layer.kernel_h * layer.kernel_w;
     if (layer.num_inputs > (1 << 28)) r.fail(where, "the receptive window is too large");
-    parse_luts(r, j, where, layer);
+    parse_luts(r, j, where, layer, version);
   } else if (type == "max_pool" && version >= 2) {
     layer.kind = LayerKind::kMaxPool;
     parse_window(r, j, "window", where, layer);
@@ -193,27 +254,58 @@ Layer parse_layer(const Reader& r, const json& j, const std::string& where, int 
 // The oldest version that can express the model: files of dense-only models stay version 1, so
 // older readers still load them and their bytes do not change.
 int required_version(const Model& model) {
-  for (const auto& layer : model.layers)
-    if (layer.kind != LayerKind::kLutDense) return 2;
-  return 1;
+  int version = 1;
+  for (const auto& layer : model.layers) {
+    if (layer.tiling.enabled()) return 3;
+    if (layer.kind != LayerKind::kLutDense) version = 2;
+  }
+  return version;
+}
+
+// Digits below 16, `length` per row, as an array of strings.
+json digit_rows(const std::vector<uint8_t>& digits, size_t length) {
+  json rows = json::array();
+  for (size_t start = 0; start < digits.size(); start += length) {
+    std::string row(length, '0');
+    for (size_t i = 0; i < length; ++i) row[i] = "0123456789abcdef"[digits[start + i] & 15];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+void write_tiling(std::ostringstream& out, const Tiling& t) {
+  json tables = json::array();
+  for (uint64_t table : t.tables) tables.push_back(table_to_hex(table, t.k));
+  out << "\"tiling\": {\"tiles\": [" << t.tm << "," << t.tn << "], \"k\": " << t.k
+      << ", \"n\": " << t.n << ",\n";
+  out << "\"mask\": " << digit_rows(t.mask, t.tile_inputs()).dump() << ",\n";
+  out << "\"extra_inputs\": " << json(t.extra_inputs).dump() << ",\n";
+  out << "\"tables\": " << tables.dump() << ",\n";
+  out << "\"weight_bits\": " << digit_rows(t.weight_bits, t.num_inputs).dump() << "}\n";
 }
 
 void write_luts(std::ostringstream& out, const Layer& layer) {
-  json tables = json::array();
-  for (uint64_t t : layer.tables) tables.push_back(table_to_hex(t, layer.k));
   out << "\"input_levels\": " << layer.input_levels << ",\n";
   if (layer.kind == LayerKind::kLutDense) out << "\"num_outputs\": " << layer.num_outputs << ",\n";
-  out << "\"k\": " << layer.k << ",\n";
+  if (!layer.tiling.enabled()) out << "\"k\": " << layer.k << ",\n";
   out << "\"output\": \"" << output_name(layer.output) << "\",\n";
   if (layer.output == LayerOutput::kResidualSign)
     out << "\"output_levels\": " << layer.output_levels << ",\n";
   out << "\"level_weights\": " << json(layer.level_weights).dump() << ",\n";
-  out << "\"conn_offset\": " << json(layer.conn_offset).dump() << ",\n";
-  out << "\"lut_inputs\": " << json(layer.lut_inputs).dump() << ",\n";
+  if (!layer.tiling.enabled()) {
+    out << "\"conn_offset\": " << json(layer.conn_offset).dump() << ",\n";
+    out << "\"lut_inputs\": " << json(layer.lut_inputs).dump() << ",\n";
+  }
   if (layer.output == LayerOutput::kResidualSign) {
     out << "\"output_sign\": " << json(layer.output_sign).dump() << ",\n";
     out << "\"thresholds\": " << json(layer.thresholds).dump() << ",\n";
   }
+  if (layer.tiling.enabled()) {
+    write_tiling(out, layer.tiling);
+    return;
+  }
+  json tables = json::array();
+  for (uint64_t t : layer.tables) tables.push_back(table_to_hex(t, layer.k));
   out << "\"tables\": " << tables.dump() << "\n";
 }
 

@@ -17,6 +17,12 @@ struct RandomConvSpec {
   int pool_stride = 1;
 };
 
+// Tiles every LUT layer whose sizes they divide (tm = 0: none).
+struct RandomTilingSpec {
+  int tm = 0, tn = 0;
+  int k = 5, n = 1;
+};
+
 struct RandomModelSpec {
   std::vector<int> input_shape = {1, 4, 4};
   std::vector<RandomConvSpec> convs;  // conv layers before the dense ones (input must be C x H x W)
@@ -26,6 +32,7 @@ struct RandomModelSpec {
   int k = 4;
   int levels = 2;              // activation levels of hidden layers
   double keep_fraction = 0.5;  // fraction of inputs each output connects to (at least 1)
+  RandomTilingSpec tiling;
   uint64_t seed = 1;
 };
 

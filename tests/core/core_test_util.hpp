@@ -52,6 +52,7 @@ inline void expect_models_equal(const Model& a, const Model& b) {
     EXPECT_EQ(x.kernel_h, y.kernel_h);
     EXPECT_EQ(x.kernel_w, y.kernel_w);
     EXPECT_EQ(x.stride, y.stride);
+    EXPECT_EQ(x.tiling, y.tiling);
   }
 }
 

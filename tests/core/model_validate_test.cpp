@@ -164,8 +164,8 @@ TEST_P(ModelFileDefect, RejectsWithFileAndFieldInMessage) {
 }
 
 const FileDefect kFileDefects[] = {
-    {"version_3", [](json& j) { j["version"] = 3; },
-     "model format version 3 is not supported (this build reads versions 1 to 2)"},
+    {"version_4", [](json& j) { j["version"] = 4; },
+     "model format version 4 is not supported (this build reads versions 1 to 3)"},
     {"version_0", [](json& j) { j["version"] = 0; }, "model format version 0 is not supported"},
     {"version_string", [](json& j) { j["version"] = "1"; }, "'version' must be an integer"},
     {"version_missing", [](json& j) { j.erase("version"); }, "missing field 'version'"},

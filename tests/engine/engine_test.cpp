@@ -65,6 +65,22 @@ TEST(EngineTest, AllIsasMatchReferenceOverKAndLevels) {
   }
 }
 
+// Tiled layers reach the engine as their lowering (k - n inputs, tied masks): every (k, n).
+TEST(EngineTest, TiledLayersMatchReference) {
+  for (const auto& [k, n] : {std::pair{5, 1}, {4, 2}, {6, 3}, {2, 1}}) {
+    RandomModelSpec spec;
+    spec.input_shape = {1, 8, 12};
+    spec.hidden = {64, 32};
+    spec.num_classes = 10;
+    spec.levels = 2;
+    spec.keep_fraction = 0.3;
+    spec.tiling = {8, 8, k, n};
+    spec.seed = static_cast<uint64_t>(40 + 4 * k + n);
+    SCOPED_TRACE("tiled k=" + std::to_string(k) + " n=" + std::to_string(n));
+    check_spec(spec, {1, 64, 129});
+  }
+}
+
 TEST(EngineTest, ThermometerInputsThreeLevelsAndSmallLayers) {
   RandomModelSpec spec;
   spec.input_shape = {3, 5, 5};
