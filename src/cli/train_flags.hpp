@@ -29,6 +29,8 @@ struct TrainFlags {
   std::string recovery;  // on|off
   std::string conv;      // compact conv spec (train::parse_conv_spec); "none" for an MLP
   std::string flip;      // on|off
+  std::string tiled;     // train::parse_tile_spec; "none" for no tiled layers
+  std::vector<int> kn;   // K,N of tiled LUT layers
 };
 
 // Preset, then config file, then flags.

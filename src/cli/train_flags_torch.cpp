@@ -49,6 +49,13 @@ train::TrainConfig build_config(const TrainFlags& f) {
   if (f.recovery == "off") c.pruning_recovery = false;
   if (f.flip == "on") c.augment_flip = true;
   if (f.flip == "off") c.augment_flip = false;
+  if (!f.tiled.empty())
+    c.tiles = f.tiled == "none" ? std::vector<train::TileSpec>{} : train::parse_tile_spec(f.tiled);
+  if (!f.kn.empty()) {
+    if (f.kn.size() != 2) throw Error("--kn needs two numbers: K,N (e.g. 5,1)");
+    c.tiled_k = f.kn[0];
+    c.tiled_n = f.kn[1];
+  }
   train::validate(c);
   return c;
 }
@@ -109,6 +116,12 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
                   "on|off: random horizontal flips of training images (conv networks; the cnv "
                   "preset has them on for cifar10 only)")
       ->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--tiled", flags->tiled,
+                  "Tiled layers (DESIGN.md §9): TMxTN for every layer but the output layer, or one "
+                  "entry per layer with 0 for unrolled (e.g. 8x8,8x8,8x8,8x8,0); 'none' for none");
+  cmd->add_option("--kn", flags->kn,
+                  "K,N of tiled LUT layers: K LUT inputs, N of them weight bits (default 5,1)")
+      ->delimiter(',');
   cmd->add_option("--validation", flags->validation, "Validation images held out of training");
   cmd->add_option("--train-limit", flags->train_limit, "Use only the first N training images");
   cmd->add_option("--test-limit", flags->test_limit, "Use only the first N test images");

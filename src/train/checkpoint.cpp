@@ -96,12 +96,16 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, Network& net
       must("perms", l.wiring.perms);
       l.wiring.num_outputs = l.num_outputs;
       l.is_lut = true;
+      if (l.tiled()) {
+        must("tile_position", l.tile_position);
+        must("bit_weights", l.bit_weights);
+      }
     }
     if (l.weight.sizes() != torch::IntArrayRef{l.num_outputs, l.num_inputs})
       throw Error(path.string() + ": checkpoint layer " + std::to_string(i) +
                   " has a different shape than the configured network");
-    for (torch::Tensor* t :
-         {&l.weight, &l.gamma, &l.bn_weight, &l.bn_bias, &l.level_magnitudes, &l.tables})
+    for (torch::Tensor* t : {&l.weight, &l.gamma, &l.bn_weight, &l.bn_bias, &l.level_magnitudes,
+                             &l.tables, &l.bit_weights})
       if (t->defined()) *t = t->detach().requires_grad_(true);
   }
   for (auto& [name, tensor] : network.named_tensors()) {

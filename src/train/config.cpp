@@ -223,6 +223,11 @@ std::string config_to_json(const TrainConfig& c) {
   // that embed them) keep their bytes from before conv networks existed.
   if (!c.conv.empty()) j["conv"] = conv_to_json(c.conv);
   if (c.augment_flip) j["augment_flip"] = c.augment_flip;
+  if (!c.tiles.empty()) {
+    j["tiles"] = format_tile_spec(c.tiles);
+    j["tiled_k"] = c.tiled_k;
+    j["tiled_n"] = c.tiled_n;
+  }
   // data_dir is where the data lives on this machine, not part of what the run means.
   return j.dump(2);
 }
@@ -250,6 +255,9 @@ TrainConfig config_from_json(const std::string& text, const std::string& source,
               "lut_layers",
               "keep_fraction",
               "pruning_recovery",
+              "tiles",
+              "tiled_k",
+              "tiled_n",
               "dropout",
               "augment_shift",
               "augment_flip",
@@ -275,6 +283,17 @@ TrainConfig config_from_json(const std::string& text, const std::string& source,
   read(j, "lut_layers", c.lut_layers, source);
   read(j, "keep_fraction", c.keep_fraction, source);
   read(j, "pruning_recovery", c.pruning_recovery, source);
+  if (j.contains("tiles")) {
+    std::string tiles;
+    read(j, "tiles", tiles, source);
+    try {
+      c.tiles = parse_tile_spec(tiles);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: tiles: {}", source, e.what()));
+    }
+  }
+  read(j, "tiled_k", c.tiled_k, source);
+  read(j, "tiled_n", c.tiled_n, source);
   read(j, "dropout", c.dropout, source);
   read(j, "augment_shift", c.augment_shift, source);
   read(j, "augment_flip", c.augment_flip, source);
@@ -327,6 +346,17 @@ void validate(const TrainConfig& c) {
     if (!(s->learning_rate > 0)) fail("learning_rate must be > 0");
     if (!(s->final_lr_ratio > 0 && s->final_lr_ratio <= 1))
       fail("final_lr_ratio must be in (0, 1]");
+  }
+  if (!c.tiles.empty()) {
+    if (c.tiles.size() != 1 && c.tiles.size() != static_cast<size_t>(layers))
+      fail(fmt::format("tiles needs 1 or {} entries, has {}", layers, c.tiles.size()));
+    if (c.tiles.size() == static_cast<size_t>(layers) && c.tiles.back().tiled())
+      fail("the output layer cannot be tiled (its classes need equal fan-in)");
+    if (c.tiled_k < 2 || c.tiled_k > 6)
+      fail(fmt::format("tiled_k = {} is out of range 2..6", c.tiled_k));
+    if (c.tiled_n < 1 || c.tiled_n > 3 || c.tiled_n >= c.tiled_k)
+      fail(fmt::format("tiled_n = {} is out of range 1..min(3, tiled_k - 1)", c.tiled_n));
+    if (c.pruning_recovery) fail("pruning recovery is not defined for tiled layers");
   }
   if (!(c.dropout >= 0 && c.dropout < 1)) fail("dropout must be in [0, 1)");
   if (c.augment_shift < 0 || c.augment_shift > 8) fail("augment_shift must be in 0..8");
@@ -401,6 +431,49 @@ std::vector<bool> lut_layer_mask(const TrainConfig& c) {
     for (int l : c.lut_layers) mask[l] = true;
   }
   return mask;
+}
+
+std::vector<TileSpec> tile_specs(const TrainConfig& c) {
+  const size_t layers = static_cast<size_t>(num_layers(c));
+  if (c.tiles.size() == layers) return c.tiles;
+  std::vector<TileSpec> tiles(layers);
+  if (c.tiles.size() == 1) std::fill(tiles.begin(), tiles.end() - 1, c.tiles[0]);
+  return tiles;
+}
+
+std::vector<TileSpec> parse_tile_spec(const std::string& text) {
+  std::vector<TileSpec> tiles;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(',', start), text.size());
+    const std::string entry = text.substr(start, end - start);
+    TileSpec spec;
+    if (entry != "0") {
+      const size_t x = entry.find('x');
+      auto number = [&](const std::string& digits) {
+        if (digits.empty() || digits.size() > 5 ||
+            digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) < 1)
+          throw Error(fmt::format("--tiled: entry {} '{}' must be TMxTN (e.g. 8x8) or 0",
+                                  tiles.size(), entry));
+        return std::stoi(digits);
+      };
+      if (x == std::string::npos) number("");
+      spec.tm = number(entry.substr(0, x));
+      spec.tn = number(entry.substr(x + 1));
+    }
+    tiles.push_back(spec);
+    start = end + 1;
+  }
+  return tiles;
+}
+
+std::string format_tile_spec(const std::vector<TileSpec>& tiles) {
+  std::string out;
+  for (const TileSpec& t : tiles) {
+    if (!out.empty()) out += ',';
+    out += t.tiled() ? fmt::format("{}x{}", t.tm, t.tn) : "0";
+  }
+  return out;
 }
 
 std::vector<double> keep_fractions(const TrainConfig& c) {

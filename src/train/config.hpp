@@ -30,6 +30,15 @@ struct ConvSpec {
   bool operator==(const ConvSpec&) const = default;
 };
 
+// The tiles of one layer (DESIGN.md §9): its outputs split into tm tiles, its inputs (conv: the
+// window positions) into tn tiles; {0, 0} leaves the layer unrolled.
+struct TileSpec {
+  int tm = 0;
+  int tn = 0;
+  bool tiled() const { return tm > 0; }
+  bool operator==(const TileSpec&) const = default;
+};
+
 struct TrainConfig {
   // Data.
   // mnist | fashion-mnist | cifar10 | svhn | synthetic (8x8) | synthetic-rgb (32x32x3)
@@ -54,6 +63,12 @@ struct TrainConfig {
   // layer, which then keeps everything).
   std::vector<double> keep_fraction = {0.1};
   bool pruning_recovery = false;
+  // Tiled layers: one entry per layer, or one entry for every layer except the output layer
+  // (which is never tiled); empty: none. A tiled layer's pruning mask is tied across its tile
+  // pairs; a tiled LUT layer has tiled_k inputs, tiled_n of them weight bits from block RAM.
+  std::vector<TileSpec> tiles;
+  int tiled_k = 5;
+  int tiled_n = 1;
   // Dropout on the inputs of dense layers while they train (BNN and retrain stages).
   double dropout = 0;
   int augment_shift = 0;      // random translation of training images by up to this many pixels
@@ -100,6 +115,13 @@ std::string format_conv_spec(const std::vector<ConvSpec>& conv);
 
 // Which layers are LUT layers and how much of each layer is kept, expanded to one entry per layer.
 std::vector<bool> lut_layer_mask(const TrainConfig& config);
+std::vector<TileSpec> tile_specs(const TrainConfig& config);
+
+// Parses --tiled: one TMxTN for every layer but the output layer, or one entry per layer
+// separated by ',' with 0 for an unrolled layer ("8x8,8x8,8x8,8x8,0"). Throws lutnet::Error
+// naming the bad entry.
+std::vector<TileSpec> parse_tile_spec(const std::string& text);
+std::string format_tile_spec(const std::vector<TileSpec>& tiles);
 std::vector<double> keep_fractions(const TrainConfig& config);
 
 }  // namespace lutnet::train

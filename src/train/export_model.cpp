@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/tiling.hpp"
 
 namespace lutnet::train {
 
@@ -71,6 +72,72 @@ std::vector<int64_t> export_xnor(const Layer& layer, lutnet::Layer& out) {
         for (int64_t l = 0; l < layer.input_levels; ++l)
           out.tables.push_back(w[o * layer.num_inputs + i] ? 0b10 : 0b01);
       }
+  return fan_in;
+}
+
+// A tiled layer's tiling: tiles, the tied mask (read from tile pair 0) and, per connection, the
+// weight bits; then the tables (LUT layers: signs of the shared tables; XNOR layers: K = 2, N =
+// 1, table 1001) and the lowering. Returns the fan-in of every output.
+std::vector<int64_t> export_tiled(const Layer& layer, lutnet::Layer& out,
+                                  const std::string& where) {
+  Tiling& t = out.tiling;
+  t.tm = layer.tiles.tm;
+  t.tn = layer.tiles.tn;
+  t.num_outputs = out.num_outputs;
+  t.num_inputs = out.num_inputs;
+  const int64_t n_in = layer.num_inputs, po_count = t.tile_outputs(), pi_count = t.tile_inputs();
+  const auto mask = layer.mask.cpu().contiguous();
+  const float* m = mask.data_ptr<float>();
+  for (int64_t po = 0; po < po_count; ++po)
+    for (int64_t pi = 0; pi < pi_count; ++pi) t.mask.push_back(m[po * n_in + pi] != 0);
+  t.weight_bits.assign(static_cast<size_t>(layer.num_outputs) * n_in, 0);
+  if (!layer.is_lut) {
+    t.k = 2;
+    t.n = 1;
+    const auto positive = (layer.weight >= 0).cpu().contiguous();
+    const bool* w = positive.data_ptr<bool>();
+    for (int64_t c = 0; c < layer.num_outputs * n_in; ++c) t.weight_bits[c] = m[c] != 0 && w[c];
+    for (const uint8_t kept : t.mask)
+      for (int64_t l = 0; l < layer.input_levels; ++l) t.tables.push_back(kept ? 0b1001 : 0);
+  } else {
+    t.n = static_cast<int>(layer.bit_weights.size(0));
+    t.k = static_cast<int>(layer.wiring.perms.size(0)) + t.n;
+    const auto perms = layer.wiring.perms.cpu().contiguous();
+    const int32_t* pp = perms.data_ptr<int32_t>();
+    for (int64_t j = 1; j < perms.size(0); ++j)
+      for (int64_t pi = 0; pi < pi_count; ++pi)
+        t.extra_inputs.push_back(static_cast<uint32_t>(pp[j * n_in + pi]));  // tile 0: i = pi
+    const auto cin = layer.wiring.conn_input.cpu().contiguous();
+    const auto cout = layer.wiring.conn_output.cpu().contiguous();
+    const auto bits = (layer.bit_weights >= 0).cpu().contiguous();
+    const int32_t* ci = cin.data_ptr<int32_t>();
+    const int32_t* co = cout.data_ptr<int32_t>();
+    const bool* bp = bits.data_ptr<bool>();
+    const int64_t conns = cin.numel();
+    for (int64_t c = 0; c < conns; ++c) {
+      uint8_t value = 0;
+      for (int b = 0; b < t.n; ++b) value |= static_cast<uint8_t>(bp[b * conns + c]) << b;
+      t.weight_bits[static_cast<size_t>(co[c]) * n_in + ci[c]] = value;
+    }
+    // The shared tables, one row per kept position in order (Network::expand_tiled_to_luts).
+    const auto tables = (layer.tables >= 0).cpu().contiguous();  // [L, P, 2^K]
+    const bool* tb = tables.data_ptr<bool>();
+    const int64_t positions = tables.size(1), vertices = tables.size(2);
+    int64_t row = 0;
+    for (const uint8_t kept : t.mask) {
+      for (int64_t l = 0; l < layer.input_levels; ++l) {
+        uint64_t table = 0;
+        for (int64_t v = 0; kept && v < vertices; ++v)
+          table |= static_cast<uint64_t>(tb[(l * positions + row) * vertices + v]) << v;
+        t.tables.push_back(table);
+      }
+      row += kept;
+    }
+  }
+  lower_tiling(out, where);
+  std::vector<int64_t> fan_in(layer.num_outputs);
+  for (int64_t o = 0; o < layer.num_outputs; ++o)
+    fan_in[o] = out.conn_offset[o + 1] - out.conn_offset[o];
   return fan_in;
 }
 
@@ -176,11 +243,15 @@ Model export_model(const Network& network, const InputEncoding& input, const std
       out.kernel_h = out.kernel_w = static_cast<int>(layer.conv.kernel);
       out.stride = static_cast<int>(layer.conv.stride);
     }
-    const std::vector<int64_t> fan_in =
-        layer.is_lut ? export_luts(layer, out) : export_xnor(layer, out);
-    out.conn_offset.push_back(0);
-    for (int64_t o = 0; o < layer.num_outputs; ++o)
-      out.conn_offset.push_back(out.conn_offset.back() + static_cast<uint32_t>(fan_in[o]));
+    std::vector<int64_t> fan_in;
+    if (layer.tiled()) {
+      fan_in = export_tiled(layer, out, fmt::format("export: layer {}", li));
+    } else {
+      fan_in = layer.is_lut ? export_luts(layer, out) : export_xnor(layer, out);
+      out.conn_offset.push_back(0);
+      for (int64_t o = 0; o < layer.num_outputs; ++o)
+        out.conn_offset.push_back(out.conn_offset.back() + static_cast<uint32_t>(fan_in[o]));
+    }
     if (layer.is_output && std::count(fan_in.begin(), fan_in.end(), fan_in[0]) != layer.num_outputs)
       throw Error(
           "export: the output layer's classes have different numbers of connections, so "
@@ -227,7 +298,9 @@ torch::Tensor lut_array_popcounts(const Layer& layer, const lutnet::Layer& spec,
   const auto p = layer.wiring.perms.cpu().to(torch::kLong);
   for (int64_t j = 0; j < p.size(0); ++j) perms.push_back(p[j]);
   const auto cin = layer.wiring.conn_input.cpu().to(torch::kLong);
-  const auto table = (layer.tables[level].detach().cpu() >= 0).flatten();  // [C * 2^K] bool
+  // [C * 2^K] bool: the signs of each connection's table (tiled: weight bits applied).
+  const auto table =
+      (connection_tables(layer, TableMode::kBinary)[level].detach().cpu() >= 0).flatten();
   const auto conn_output = layer.wiring.conn_output.cpu().to(torch::kLong);
   const int64_t conns = cin.numel();
   const int64_t vertices = int64_t{1} << perms.size();

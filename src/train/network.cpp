@@ -171,7 +171,7 @@ torch::Tensor Network::layer_sums(Layer& layer, const torch::Tensor& planes,
                                   WeightMode weights, TableMode tables, double dropout) {
   const auto scale = layer.gamma.abs();
   if (layer.is_lut) {
-    const auto t = tables == TableMode::kBinary ? ste_sign(layer.tables) : layer.tables;
+    const auto t = connection_tables(layer, tables);
     const bool naive = naive_luts_ || !planes.device().is_cpu();
     const auto rows =
         layer.is_conv ? conv_windows(planes, layer.conv.kernel, layer.conv.stride) : planes;
@@ -293,6 +293,50 @@ bool Network::level_ratios_frozen() const {
   return true;
 }
 
+namespace {
+
+// Keeps the fraction of tile positions with the largest sum of |w| over the tile pairs, and ties
+// the mask: the same positions in every tile pair.
+void prune_tied(Layer& layer, double keep_fraction) {
+  const int64_t tm = layer.tiles.tm, tn = layer.tiles.tn;
+  const int64_t po = layer.num_outputs / tm, pi = layer.num_inputs / tn;
+  const auto score = layer.weight.abs()
+                         .cpu()
+                         .view({tm, po, tn, pi})
+                         .sum(std::vector<int64_t>{0, 2})
+                         .flatten()
+                         .contiguous();
+  const float* sp = score.data_ptr<float>();
+  const int64_t positions = po * pi;
+  const int64_t keep = std::clamp<int64_t>(
+      static_cast<int64_t>(std::llround(keep_fraction * static_cast<double>(positions))), 1,
+      positions);
+  std::vector<int64_t> order(positions);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return sp[a] > sp[b]; });
+  auto tile_mask = torch::zeros({positions});
+  float* mp = tile_mask.data_ptr<float>();
+  for (int64_t j = 0; j < keep; ++j) mp[order[j]] = 1.0f;
+  layer.mask = tile_mask.view({1, po, 1, pi})
+                   .expand({tm, po, tn, pi})
+                   .reshape({layer.num_outputs, layer.num_inputs})
+                   .contiguous()
+                   .to(layer.weight.device());
+}
+
+}  // namespace
+
+void Network::set_tiles(size_t index, const TileSpec& tiles) {
+  Layer& layer = layers_.at(index);
+  if (tiles.tiled() &&
+      (layer.num_outputs % tiles.tm != 0 || layer.num_inputs % tiles.tn != 0 || layer.is_output))
+    throw Error(
+        fmt::format("config: tiles {}x{} of layer {} do not divide its {} outputs x {} inputs{}",
+                    tiles.tm, tiles.tn, index, layer.num_outputs, layer.num_inputs,
+                    layer.is_output ? " (and the output layer is never tiled)" : ""));
+  layer.tiles = tiles;
+}
+
 void Network::prune(const std::vector<double>& keep_fraction) {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -301,6 +345,10 @@ void Network::prune(const std::vector<double>& keep_fraction) {
     // The output layer keeps the same number of connections for every class: its logits are
     // |g| * sum_l m_l (2 pc_l - n), so only with one n for all classes is the argmax over the
     // integer accumulators the argmax over the logits.
+    if (layer.tiled()) {
+      prune_tied(layer, keep_fraction[i]);
+      continue;
+    }
     const int64_t group = layer.is_output ? layer.num_inputs : total;
     const int64_t keep = std::clamp<int64_t>(
         static_cast<int64_t>(std::llround(keep_fraction[i] * static_cast<double>(group))), 1,
@@ -374,11 +422,102 @@ void Network::expand_to_luts(size_t index, int k, bool pruning_recovery, uint64_
   layer.is_lut = true;
 }
 
+void Network::expand_tiled_to_luts(size_t index, int k, int n, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  Layer& layer = layers_.at(index);
+  if (!layer.tiled()) throw InternalError("expand_tiled_to_luts on an untiled layer");
+  const int64_t n_in = layer.num_inputs, pi_count = n_in / layer.tiles.tn;
+  const int64_t po_count = layer.num_outputs / layer.tiles.tm;
+  const int activations = k - n;
+  // Extra input j of tile position pi is position q_j(pi) of the same input tile.
+  std::mt19937_64 rng(seed * 1000003 + index);
+  std::vector<int32_t> perms(static_cast<size_t>(activations) * n_in);
+  std::iota(perms.begin(), perms.begin() + n_in, 0);
+  for (int j = 1; j < activations; ++j) {
+    const auto q = seeded_permutation(pi_count, rng);
+    for (int64_t i = 0; i < n_in; ++i)
+      perms[static_cast<size_t>(j) * n_in + i] =
+          static_cast<int32_t>(i - i % pi_count + q[i % pi_count]);
+  }
+  const auto weight = layer.weight.clamp(-1, 1).cpu().contiguous();
+  const auto mask = layer.mask.cpu().contiguous();
+  const float* w = weight.data_ptr<float>();
+  const float* m = mask.data_ptr<float>();
+  // Kept tile positions (tile pair 0), numbered in order, with their mean |w| over tile pairs.
+  std::vector<int64_t> position_row(po_count * pi_count, -1);
+  std::vector<double> magnitude;
+  for (int64_t p = 0; p < po_count * pi_count; ++p)
+    if (m[(p / pi_count) * n_in + p % pi_count] != 0) {
+      position_row[p] = static_cast<int64_t>(magnitude.size());
+      magnitude.push_back(0);
+    }
+  std::vector<int32_t> conn_input, conn_output;
+  std::vector<int64_t> tile_position;
+  std::vector<float> bits;
+  for (int64_t o = 0; o < layer.num_outputs; ++o)
+    for (int64_t i = 0; i < n_in; ++i)
+      if (m[o * n_in + i] != 0) {
+        const int64_t row = position_row[(o % po_count) * pi_count + i % pi_count];
+        conn_input.push_back(static_cast<int32_t>(i));
+        conn_output.push_back(static_cast<int32_t>(o));
+        tile_position.push_back(row);
+        bits.push_back(w[o * n_in + i]);
+        magnitude[row] +=
+            std::abs(w[o * n_in + i]) / static_cast<double>(layer.tiles.tm * layer.tiles.tn);
+      }
+  const int64_t positions = static_cast<int64_t>(magnitude.size());
+  const int64_t vertices = int64_t{1} << k;
+  auto tables = torch::empty({positions, vertices});
+  float* t = tables.data_ptr<float>();
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t v = 0; v < vertices; ++v) {
+      // XNOR(own input, weight bit 0), at the position's mean weight magnitude.
+      const bool agree = (v & 1) == ((v >> activations) & 1);
+      t[p * vertices + v] = static_cast<float>(agree ? magnitude[p] : -magnitude[p]);
+    }
+  const auto device = layer.weight.device();
+  const int64_t conns = static_cast<int64_t>(conn_input.size());
+  layer.tables = tables.unsqueeze(0)
+                     .repeat({layer.input_levels, 1, 1})
+                     .to(device)
+                     .contiguous()
+                     .requires_grad_();
+  // Every weight bit starts at the BNN weight; only bit 0 is read by the initial tables.
+  layer.bit_weights =
+      torch::tensor(bits).view({1, conns}).repeat({n, 1}).to(device).contiguous().requires_grad_();
+  layer.tile_position = torch::tensor(tile_position, torch::kLong).to(device);
+  layer.wiring.conn_input = torch::tensor(conn_input, torch::kInt32).to(device);
+  layer.wiring.conn_output = torch::tensor(conn_output, torch::kInt32).to(device);
+  layer.wiring.perms = torch::tensor(perms, torch::kInt32).view({activations, n_in}).to(device);
+  layer.wiring.num_outputs = layer.num_outputs;
+  layer.is_lut = true;
+}
+
+torch::Tensor connection_tables(const Layer& layer, TableMode mode) {
+  const auto t = mode == TableMode::kBinary ? ste_sign(layer.tables) : layer.tables;
+  if (!layer.tiled()) return t;
+  const int64_t levels = t.size(0), conns = layer.tile_position.numel();
+  const int64_t n = layer.bit_weights.size(0);
+  const int64_t width = t.size(2) >> n;        // 2^(K-N) entries per weight value
+  const auto w = ste_sign(layer.bit_weights);  // [N, C]
+  // [L, C, 2^N, 2^(K-N)]: entry s of dim 2 is the table for weight bits s. Fold the weight bits
+  // in from the most significant: (1 - w)/2 * T[bit = 0] + (1 + w)/2 * T[bit = 1], exact for
+  // w = +-1.
+  auto x = t.index_select(1, layer.tile_position).view({levels, conns, int64_t{1} << n, width});
+  for (int64_t b = n - 1; b >= 0; --b) {
+    const auto halves = x.view({levels, conns, 2, int64_t{1} << b, width});
+    const auto wb = w[b].view({1, conns, 1, 1});
+    x = halves.select(2, 0) * ((1 - wb) / 2) + halves.select(2, 1) * ((1 + wb) / 2);
+  }
+  return x.view({levels, conns, width}).contiguous();
+}
+
 std::vector<torch::Tensor> Network::parameters(bool lut_stage, bool freeze_magnitudes) const {
   std::vector<torch::Tensor> params;
   for (const auto& layer : layers_) {
     if (lut_stage && layer.is_lut) {
       params.push_back(layer.tables);
+      if (layer.tiled()) params.push_back(layer.bit_weights);
     } else {
       params.push_back(layer.weight);
     }
@@ -397,6 +536,7 @@ void Network::clip() {
   for (auto& layer : layers_) {
     layer.weight.clamp_(-1, 1);
     if (layer.is_lut) layer.tables.clamp_(-1, 1);
+    if (layer.bit_weights.defined()) layer.bit_weights.clamp_(-1, 1);
     // Scales and level magnitudes stay positive and away from zero: a scale that reaches zero
     // silences every layer behind it for good (seen after pruning with Adam at lr 0.01).
     layer.gamma.clamp_(kMinimumScale);
@@ -425,6 +565,10 @@ std::vector<std::pair<std::string, torch::Tensor*>> Network::named_tensors() {
       named.emplace_back(p + "conn_input", &l.wiring.conn_input);
       named.emplace_back(p + "conn_output", &l.wiring.conn_output);
       named.emplace_back(p + "perms", &l.wiring.perms);
+      if (l.tiled()) {
+        named.emplace_back(p + "tile_position", &l.tile_position);
+        named.emplace_back(p + "bit_weights", &l.bit_weights);
+      }
     }
   }
   return named;

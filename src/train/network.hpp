@@ -67,8 +67,18 @@ struct Layer {
   torch::Tensor gamma;   // [] learned scale, used as |gamma|
 
   bool is_lut = false;   // after logic expansion
-  torch::Tensor tables;  // [input_levels, C, 2^K], kept in [-1, 1]
+  torch::Tensor tables;  // [input_levels, C, 2^K], kept in [-1, 1]; tiled: [input_levels, P, 2^K]
   LutWiring wiring;
+
+  // Tiled layers (DESIGN.md §9): tm x tn tiles of PO = out/tm outputs and PI = in/tn inputs; the
+  // mask is tied (the same PO x PI pattern in every tile pair). A tiled LUT layer's tables belong
+  // to its P kept tile positions (tile_position: int64 [C], each connection's row) and it reads
+  // N weight bits per connection (bit_weights: [N, C] latent reals, binarized by the STE) as its
+  // high address bits; the wiring then has K - N activation inputs.
+  TileSpec tiles;
+  torch::Tensor tile_position;
+  torch::Tensor bit_weights;
+  bool tiled() const { return tiles.tiled(); }
 
   // Hidden layers: batch norm and the magnitudes of the residual-sign activation that follows.
   torch::Tensor bn_weight, bn_bias, running_mean, running_var;
@@ -122,6 +132,15 @@ class Network {
   // the pruned layer, optionally with pruning recovery.
   void expand_to_luts(size_t layer, int k, bool pruning_recovery, uint64_t seed);
 
+  // Tiles layer i (before pruning); throws lutnet::Error when they do not divide the layer
+  // ("config: tiles 8x8 of layer 4 do not divide its 10 outputs x 256 inputs").
+  void set_tiles(size_t layer, const TileSpec& tiles);
+
+  // Logic expansion of a tiled layer: K-LUTs with K - N activation inputs (the extra ones drawn
+  // by seeded permutations within the input tile) and N weight-bit inputs, one table per kept
+  // tile position and level, starting as XNOR(own input, weight bit 0).
+  void expand_tiled_to_luts(size_t layer, int k, int n, uint64_t seed);
+
   // Parameters trained in a stage. freeze_magnitudes leaves the level magnitudes out.
   std::vector<torch::Tensor> parameters(bool lut_stage, bool freeze_magnitudes) const;
 
@@ -148,6 +167,12 @@ class Network {
   int levels_;
   NetworkShape shape_;
 };
+
+// The table each connection of a LUT layer uses, [L, C, 2^(K-N)]: its own (unrolled), or
+// (tiled) its tile position's shared table with the N weight-bit inputs fixed at the
+// connection's binarized weights, as a multilinear function of them so that the weight bits
+// receive the straight-through gradient. Binary mode takes the sign of the tables first.
+torch::Tensor connection_tables(const Layer& layer, TableMode mode);
 
 // The encoded images [B, N0] (+-1, the model's flat input order ((c*H + y)*W + x)*T + j) as
 // conv planes [B, 1, C*T, H, W] with channel c*T + j (the core's input_activation_shape).

@@ -101,8 +101,10 @@ InputEncoding input_encoding(const TrainConfig& config, const std::vector<int>& 
   return e;
 }
 
-Network make_network(const TrainConfig& config, const InputEncoding& encoding,
-                     int64_t num_classes) {
+namespace {
+
+Network make_untiled_network(const TrainConfig& config, const InputEncoding& encoding,
+                             int64_t num_classes) {
   if (config.conv.empty())
     return Network(encoding.num_bits(), config.hidden, num_classes, config.levels, config.seed);
   if (encoding.shape.size() < 2 || encoding.shape.size() > 3)
@@ -121,6 +123,16 @@ Network make_network(const TrainConfig& config, const InputEncoding& encoding,
   shape.num_classes = num_classes;
   shape.levels = config.levels;
   return Network(shape, config.seed);
+}
+
+}  // namespace
+
+Network make_network(const TrainConfig& config, const InputEncoding& encoding,
+                     int64_t num_classes) {
+  Network net = make_untiled_network(config, encoding, num_classes);
+  const std::vector<TileSpec> tiles = tile_specs(config);
+  for (size_t i = 0; i < tiles.size(); ++i) net.set_tiles(i, tiles[i]);
+  return net;
 }
 
 torch::Tensor encode_images(const Dataset& data, const InputEncoding& encoding) {
@@ -322,8 +334,13 @@ void enter_stage(Run& run) {
     run.net.prune(keep_fractions(config));
   } else if (run.pos.stage == 2) {
     const auto lut_mask = lut_layer_mask(config);
-    for (size_t i = 0; i < run.net.layers().size(); ++i)
-      if (lut_mask[i]) run.net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
+    for (size_t i = 0; i < run.net.layers().size(); ++i) {
+      if (!lut_mask[i]) continue;
+      if (run.net.layers()[i].tiled())
+        run.net.expand_tiled_to_luts(i, config.tiled_k, config.tiled_n, config.seed);
+      else
+        run.net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
+    }
   }
   run.pos.entered = true;
   run.pos.best_validation = -1;

@@ -21,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 fs::path fresh_dir(const std::string& name) { return test::fresh_dir("e2e", name); }
 
 TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
@@ -65,6 +64,46 @@ TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
   // Same seed and config: the same files; a run killed inside the real-valued LUT stage and
   // resumed ends with them too.
   test::expect_reruns_reproduce(config, r, 7, "e2e");
+  fs::remove_all(options.out_dir);
+}
+
+// Tiled hidden layers through every stage: a tied-mask baseline, tiled (5, 1) LUT layers, the
+// exported tiling matching the trained network bit for bit, and resume.
+TEST(EndToEnd, TinyTiledRunExportsTiledLayersAndMatchesBitForBit) {
+  TrainConfig config = preset("tiny");
+  config.tiles = parse_tile_spec("4x4");
+  RunOptions options;
+  options.out_dir = fresh_dir("tiled");
+  const TrainResult r = run_training(config, options);
+  ASSERT_TRUE(r.finished);
+  EXPECT_GT(r.test_accuracy, 0.6) << "the tiny tiled network did not learn the synthetic task";
+  const Model model = load_model(r.model_path);
+  for (size_t l = 0; l + 1 < model.layers.size(); ++l) {
+    ASSERT_TRUE(model.layers[l].tiling.enabled()) << "layer " << l;
+    EXPECT_EQ(model.layers[l].tiling.k, 5);
+    EXPECT_EQ(model.layers[l].tiling.n, 1);
+    ASSERT_TRUE(r.baseline.layers[l].tiling.enabled()) << "baseline layer " << l;
+    EXPECT_EQ(r.baseline.layers[l].tiling.k, 2);
+  }
+  EXPECT_FALSE(model.layers.back().tiling.enabled());
+  const auto data = load_training_data(config);
+  const auto enc = input_encoding(config, data.test.shape);
+  Network net = make_network(config, enc, data.test.num_classes);
+  load_checkpoint(r.checkpoint_path, net);
+  const auto bits = (encode_images(data.test, enc) > 0).to(torch::kUInt8);
+  const HardTrace hard = hard_forward(net, model, bits);
+  for (size_t i = 0; i < data.test.size(); ++i) {
+    std::vector<LayerTrace> trace;
+    const Prediction p = evaluate_reference(model, data.test.image(i), &trace);
+    ASSERT_EQ(p.label, hard.labels[i].item<int64_t>()) << "test image " << i;
+    for (size_t l = 0; l + 1 < model.layers.size(); ++l)
+      ASSERT_EQ(trace[l].accumulators,
+                std::vector<int64_t>(
+                    hard.accumulators[l][i].data_ptr<int64_t>(),
+                    hard.accumulators[l][i].data_ptr<int64_t>() + model.layers[l].num_outputs))
+          << "test image " << i << " layer " << l;
+  }
+  test::expect_reruns_reproduce(config, r, 7, "e2e-tiled");
   fs::remove_all(options.out_dir);
 }
 

@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "core/error.hpp"
 #include "core/input_encoding.hpp"
 #include "core/random_model.hpp"
 #include "core/reference_evaluator.hpp"
@@ -49,12 +50,9 @@ struct Case {
 
 class ExportTest : public ::testing::TestWithParam<Case> {};
 
-TEST_P(ExportTest, ReferenceHardAndFloatForwardAgreeOnEveryBit) {
-  const Case c = GetParam();
-  InputEncoding enc;
-  enc.shape = {1, 5, 6};
-  enc.thresholds = thermometer_thresholds(c.input_bits);
-  Network net = random_network(enc.num_bits(), c.k, c.levels, 7 + c.k, c.expand);
+// The reference evaluator on the exported model, the hard forward and the float forward of `net`
+// on random images.
+void expect_views_agree(Network& net, const InputEncoding& enc) {
   const Model model = export_model(net, enc, "t", "{}");
   const int count = 300;
   const Inputs in = random_inputs(enc, count, 99);
@@ -98,6 +96,15 @@ TEST_P(ExportTest, ReferenceHardAndFloatForwardAgreeOnEveryBit) {
         << "image " << i;
 }
 
+TEST_P(ExportTest, ReferenceHardAndFloatForwardAgreeOnEveryBit) {
+  const Case c = GetParam();
+  InputEncoding enc;
+  enc.shape = {1, 5, 6};
+  enc.thresholds = thermometer_thresholds(c.input_bits);
+  Network net = random_network(enc.num_bits(), c.k, c.levels, 7 + c.k, c.expand);
+  expect_views_agree(net, enc);
+}
+
 INSTANTIATE_TEST_SUITE_P(Networks, ExportTest,
                          ::testing::Values(Case{2, 2, 1, true}, Case{3, 1, 2, true},
                                            Case{4, 2, 2, true}, Case{5, 2, 1, true},
@@ -122,6 +129,104 @@ TEST(Export, BinaryTablesInitialisedFromThePrunedNetworkReproduceIt) {
     for (size_t l = 0; l < a.size(); ++l)
       ASSERT_EQ(a[l].accumulators, b[l].accumulators) << "image " << i << " layer " << l;
   }
+}
+
+// Tiled layers: layers 0 and 1 tiled 4x3 (tied masks), the output layer unrolled.
+Network random_tiled_network(const InputEncoding& enc, int k, int n, int levels, uint64_t seed,
+                             bool expand) {
+  Network net(enc.num_bits(), {24, 16}, 7, levels, seed);
+  net.set_tiles(0, {4, 3});
+  net.set_tiles(1, {4, 2});
+  test::randomize_parameters(net, levels);
+  torch::NoGradGuard no_grad;
+  net.freeze_level_ratios(2);
+  net.prune({0.4, 0.5, 0.8});
+  if (expand) {
+    net.expand_tiled_to_luts(0, k, n, seed);
+    net.expand_tiled_to_luts(1, k, n, seed);
+    for (size_t i = 0; i < 2; ++i) {
+      net.layers()[i].tables.uniform_(-1, 1);
+      net.layers()[i].bit_weights.uniform_(-1, 1);
+    }
+  }
+  return net;
+}
+
+struct TiledCase {
+  int k, n, levels, input_bits;
+  bool expand;
+};
+
+class TiledExportTest : public ::testing::TestWithParam<TiledCase> {};
+
+TEST_P(TiledExportTest, ReferenceHardAndFloatForwardAgreeOnEveryBit) {
+  const TiledCase c = GetParam();
+  InputEncoding enc;
+  enc.shape = {1, 5, 6};
+  enc.thresholds = thermometer_thresholds(c.input_bits);
+  Network net = random_tiled_network(enc, c.k, c.n, c.levels, 11 + c.k * 3 + c.n, c.expand);
+  const Model model = export_model(net, enc, "t", "{}");
+  ASSERT_TRUE(model.layers[0].tiling.enabled());
+  EXPECT_EQ(model.layers[0].tiling.k, c.expand ? c.k : 2);
+  EXPECT_EQ(model.layers[0].k, c.expand ? c.k - c.n : 1);
+  EXPECT_FALSE(model.layers[2].tiling.enabled());
+  expect_views_agree(net, enc);
+}
+
+INSTANTIATE_TEST_SUITE_P(Networks, TiledExportTest,
+                         ::testing::Values(TiledCase{5, 1, 2, 1, true}, TiledCase{4, 2, 2, 2, true},
+                                           TiledCase{6, 3, 1, 1, true}, TiledCase{3, 1, 2, 1, true},
+                                           TiledCase{2, 1, 1, 1, true},
+                                           TiledCase{5, 1, 2, 1, false}));
+
+TEST(TiledTraining, PruningTiesTheMaskAcrossTilePairs) {
+  InputEncoding enc;
+  enc.shape = {1, 5, 6};
+  enc.thresholds = {128};
+  const Network net = random_tiled_network(enc, 5, 1, 2, 3, false);
+  const auto mask = net.layers()[0].mask;  // [24, 30], tiles of 6 x 10
+  const auto tile = mask.slice(0, 0, 6).slice(1, 0, 10);
+  EXPECT_NEAR(tile.sum().item<double>(), 0.4 * 60, 0.5);
+  for (int to = 0; to < 4; ++to)
+    for (int ti = 0; ti < 3; ++ti)
+      EXPECT_TRUE(mask.slice(0, to * 6, to * 6 + 6).slice(1, ti * 10, ti * 10 + 10).equal(tile))
+          << "tile pair " << to << ", " << ti;
+}
+
+TEST(TiledTraining, ExpandedTablesReproduceTheTiledBaselineAndWeightBitsGetGradients) {
+  InputEncoding enc;
+  enc.shape = {1, 5, 6};
+  enc.thresholds = {128};
+  Network net = random_tiled_network(enc, 5, 1, 2, 4, false);
+  const Model before = export_model(net, enc, "t", "{}");
+  for (size_t i = 0; i < 2; ++i) net.expand_tiled_to_luts(i, 5, 1, 4);
+  const Model after = export_model(net, enc, "t", "{}");
+  const Inputs in = random_inputs(enc, 100, 5);
+  for (int i = 0; i < 100; ++i) {
+    const auto* px = in.pixels.data() + static_cast<size_t>(i) * enc.num_pixels();
+    std::vector<LayerTrace> a, b;
+    evaluate_reference(before, px, &a);
+    evaluate_reference(after, px, &b);
+    for (size_t l = 0; l < a.size(); ++l)
+      ASSERT_EQ(a[l].accumulators, b[l].accumulators) << "image " << i << " layer " << l;
+  }
+  // Tables and weight bits both learn.
+  const auto logits =
+      net.forward(in.signs, true, WeightMode::kBinary, TableMode::kReal, nullptr, 0);
+  logits.pow(2).sum().backward();
+  EXPECT_GT(net.layers()[0].tables.grad().abs().sum().item<double>(), 0);
+  EXPECT_GT(net.layers()[0].bit_weights.grad().abs().sum().item<double>(), 0);
+}
+
+TEST(TiledTraining, TilesThatDoNotDivideTheLayerAreAnError) {
+  Network net(30, {24, 16}, 7, 2, 1);
+  try {
+    net.set_tiles(0, {5, 3});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "config: tiles 5x3 of layer 0 do not divide its 24 outputs x 30 inputs");
+  }
+  EXPECT_THROW(net.set_tiles(2, {7, 1}), Error);  // the output layer
 }
 
 }  // namespace
