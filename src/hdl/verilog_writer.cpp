@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/lut_function.hpp"
 #include "hdl/stream_modules.hpp"
+#include "hdl/tiled_modules.hpp"
 #include "hdl/verilog_emit.hpp"
 
 namespace lutnet::hdl {
@@ -136,6 +137,7 @@ class Generator {
       : model_(model), options_(options), netlists_(netlists), analysis_(analyze(model)) {}
 
   HdlDesign run() {
+    check_tiled_layers();
     HdlDesign d =
         model_.layers.front().kind == LayerKind::kLutDense ? run_vector() : run_streaming();
     std::string verilog = file_header(d) + d.modules.back().verilog;
@@ -146,6 +148,25 @@ class Generator {
   }
 
  private:
+  // Tiled hardware exists for dense layers of all-dense models only.
+  void check_tiled_layers() const {
+    const bool streaming = model_.layers.front().kind != LayerKind::kLutDense;
+    for (size_t i = 0; i < model_.layers.size(); ++i) {
+      const Layer& layer = model_.layers[i];
+      if (!layer.tiling.enabled()) continue;
+      if (layer.kind != LayerKind::kLutDense)
+        throw Error(fmt::format(
+            "layer {}: a tiled {} layer has no hardware form (the tiled RTL covers lut_dense "
+            "layers only)",
+            i, layer_kind_name(layer.kind)));
+      if (streaming)
+        throw Error(fmt::format(
+            "layer {}: a tiled lut_dense layer after conv or pool layers has no hardware form "
+            "(tiled RTL needs a model of dense layers only)",
+            i));
+    }
+  }
+
   HdlDesign start_design() const {
     HdlDesign d;
     d.top_name = options_.top_name;
@@ -174,29 +195,79 @@ class Generator {
                          stub(name("input"), data_port, "x", num_bits)});
   }
 
-  // One input vector per clock: every layer dense.
+  // One input vector per clock: every layer dense. With tiled layers, one input vector every
+  // initiation_interval clocks (in_ready).
   HdlDesign run_vector() {
     HdlDesign d = start_design();
     const int num_bits = model_.input.num_bits();
     add_input_stage(d, model_.input.num_pixels(), analysis_.front().live_in);
+    for (const Layer& layer : model_.layers) d.in_ready |= layer.tiling.enabled();
     int depth = 1;
     int layer_inputs = num_bits;
+    std::string prev = "x0", prev_valid = "x0_valid";
     for (size_t i = 0; i < model_.layers.size(); ++i) {
       LayerHardware hw;
-      std::string text = layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i)));
+      if (model_.layers[i].tiling.enabled()) {
+        add_tiled_layer(d, static_cast<int>(i), hw);
+      } else {
+        std::string text =
+            layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i)));
+        d.modules.push_back({hw.module, fmt::format("layer {}", i), static_cast<int>(i),
+                             std::move(text),
+                             stub(hw.module, fmt::format("input wire [{}:0] x", layer_inputs - 1),
+                                  "y", hw.output_width)});
+      }
       depth += hw.latency_cycles;
       hw.register_depth = depth;
-      d.modules.push_back({hw.module, fmt::format("layer {}", i), static_cast<int>(i),
-                           std::move(text),
-                           stub(hw.module, fmt::format("input wire [{}:0] x", layer_inputs - 1),
-                                "y", hw.output_width)});
+      if (d.in_ready) {  // the paced top wires every layer's valid
+        hw.valid_signal = fmt::format("layer{}_valid", i);
+        hw.input_signal = prev;
+        hw.input_valid = prev_valid;
+        prev = hw.output_signal;
+        prev_valid = hw.valid_signal;
+        d.initiation_interval = std::max(d.initiation_interval, hw.busy_cycles);
+      }
       layer_inputs = hw.output_width;
       d.layers.push_back(std::move(hw));
     }
     d.latency_cycles = depth + 1;
     add_argmax(d);
-    d.modules.push_back({options_.top_name, "top", -1, top_module(d), ""});
+    d.modules.push_back(
+        {options_.top_name, "top", -1, d.in_ready ? paced_top_module(d) : top_module(d), ""});
     return d;
+  }
+
+  // A tiled dense layer: its array module (the netlist, layer `index`) and the tile sequencer
+  // around it (hw.module).
+  void add_tiled_layer(HdlDesign& d, int index, LayerHardware& hw) {
+    const Layer& layer = model_.layers[index];
+    const Tiling& t = layer.tiling;
+    TiledLayerText text;
+    text.name = name(fmt::format("layer{}", index));
+    text.array_module = name(fmt::format("layer{}_array", index));
+    std::string array_stub;
+    const std::string array_text = tiled_array_module(index, hw, d, text, &array_stub);
+    d.modules.push_back(
+        {text.array_module, fmt::format("layer {}", index), index, array_text, array_stub});
+    hw.module = text.name;
+    hw.array_module = text.array_module;
+    hw.latency_cycles = tiled_layer_latency(t.tile_pairs(), text.array_stages);
+    text.comment = fmt::format(
+        "Layer {0} (lut_dense, tiled): {1} tiles of {2} outputs x {3} tiles of {4} inputs; one "
+        "array of\n{2} x {4} K = {5} LUTs ({6} kept positions, {7} weight bit(s) each from the "
+        "weight memory)\nreused over the {8} tile pairs, one pair per clock (module {9}).\n"
+        "A frame taken with in_valid is latched; out_valid comes {10} clocks later, and from "
+        "then y\nholds the frame's outputs for {11} clock(s) at least. The next frame may come {8} "
+        "clocks\nafter the previous one, not earlier.\n",
+        index, t.tm, t.tile_outputs(), t.tn, t.tile_inputs(), t.k, hw.weight_word_bits / t.n, t.n,
+        t.tile_pairs(), text.array_module, hw.latency_cycles, t.tn);
+    text.comment +=
+        layer.output == LayerOutput::kArgmax
+            ? fmt::format("y[{0}*o+{1}:{0}*o] = acc of output o (unsigned).", d.score_width,
+                          d.score_width - 1)
+            : fmt::format("y[b*{0}+o] = residual-sign bit b of output o.", layer.num_outputs);
+    d.modules.push_back(
+        {text.name, fmt::format("layer {} tiles", index), -1, tiled_layer_module(text), ""});
   }
 
   // Pixels stream in, one per clock: conv and pool stages (line buffer, window, LUT array or
@@ -211,6 +282,7 @@ class Generator {
           "a model that starts with a conv or pool layer needs an image input shape "
           "(C x H x W or H x W)");
     d.frame_pixels = in.height * in.width;
+    d.initiation_interval = d.frame_pixels;
     add_input_stage(d, in.channels / in.group,
                     bits_read_by(model_.layers[0], analysis_[0], in,
                                  /*stream_producer=*/true));
@@ -385,16 +457,7 @@ class Generator {
             hw.output_signal);
         continue;
       }
-      const int lat = hw.latency_cycles;
-      out << fmt::format("  {} u_{} (.clk(clk), .x({}), .y({}));\n", hw.module, instance,
-                         hw.input_signal, hw.output_signal);
-      out << fmt::format("  reg [{}:0] {}_q;\n  always @(posedge clk)\n", lat - 1, hw.valid_signal);
-      if (lat == 1)
-        out << fmt::format("    {0}_q <= rst ? 1'b0 : {1};\n", hw.valid_signal, hw.input_valid);
-      else
-        out << fmt::format("    {0}_q <= rst ? {1}'d0 : {{{0}_q[{2}:0], {3}}};\n", hw.valid_signal,
-                           lat, lat - 2, hw.input_valid);
-      out << fmt::format("  assign {0} = {0}_q[{1}];\n", hw.valid_signal, lat - 1);
+      out << dense_instance(hw);
     }
     const auto& last = d.layers.back();
     out << fmt::format(
@@ -403,6 +466,93 @@ class Generator {
         last.valid_signal, name("argmax"), last.output_signal);
     out << "endmodule\n";
     return out.str();
+  }
+
+  // A dense layer in a top that wires valids: the module and, for an unrolled layer, the shift
+  // register that carries its input's valid through its latency.
+  static std::string dense_instance(const LayerHardware& hw) {
+    const std::string instance = hw.output_signal.substr(0, hw.output_signal.size() - 2);
+    if (hw.tiled)
+      return fmt::format(
+          "  {} u_{} (.clk(clk), .rst(rst), .in_valid({}), .x({}), .out_valid({}), .y({}));\n",
+          hw.module, instance, hw.input_valid, hw.input_signal, hw.valid_signal, hw.output_signal);
+    std::string out;
+    const int lat = hw.latency_cycles;
+    out += fmt::format("  {} u_{} (.clk(clk), .x({}), .y({}));\n", hw.module, instance,
+                       hw.input_signal, hw.output_signal);
+    out += fmt::format("  reg [{}:0] {}_q;\n  always @(posedge clk)\n", lat - 1, hw.valid_signal);
+    if (lat == 1)
+      out += fmt::format("    {0}_q <= rst ? 1'b0 : {1};\n", hw.valid_signal, hw.input_valid);
+    else
+      out += fmt::format("    {0}_q <= rst ? {1}'d0 : {{{0}_q[{2}:0], {3}}};\n", hw.valid_signal,
+                         lat, lat - 2, hw.input_valid);
+    out += fmt::format("  assign {0} = {0}_q[{1}];\n", hw.valid_signal, lat - 1);
+    return out;
+  }
+
+  // The top of a design with tiled layers: one input vector every initiation_interval clocks,
+  // taken when in_valid and in_ready; every layer's valid wired as in the streaming top.
+  std::string paced_top_module(const HdlDesign& d) const {
+    std::ostringstream out;
+    const int lat = d.latency_cycles, ii = d.initiation_interval;
+    out << "//\n// Top module " << options_.top_name
+        << fmt::format(": takes one input vector every {} clock(s) (tiled layers).\n", ii);
+    out << input_description(d);
+    out << fmt::format(
+        "// An input is taken on a clock with in_valid and in_ready; hold in_valid and in_data "
+        "until\n// then. in_ready rises {0} clock(s) after an input was taken (the initiation "
+        "interval:\n// every tiled layer has finished a frame before the next one reaches it).\n"
+        "// Latency: out_valid, out_class and out_scores come {1} clock cycles after the clock "
+        "that\n// took the input. out_class is the index of the first maximum of the {2} scores; "
+        "score c is\n// out_scores[{3}*c+{4}:{3}*c]. rst clears the valid signals and the rate "
+        "limiter.\n",
+        ii, lat, d.num_classes, d.score_width, d.score_width - 1);
+    out << fmt::format(
+        "module {} (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  input "
+        "wire [{}:0] in_data,\n  output wire in_ready,\n  output reg out_valid,\n  output wire "
+        "[{}:0] out_class,\n  output wire [{}:0] out_scores\n);\n",
+        options_.top_name, d.input_width - 1, d.class_width - 1, d.num_classes * d.score_width - 1);
+    if (ii > 1) {
+      const int gw = bit_width(ii - 1);
+      out << fmt::format(
+          "  // Rate limiter: clocks until the next input may be taken.\n"
+          "  reg [{0}:0] wait_q;\n  assign in_ready = wait_q == {1}'d0;\n"
+          "  always @(posedge clk)\n    if (rst) wait_q <= {1}'d0;\n"
+          "    else if (in_valid && in_ready) wait_q <= {1}'d{2};\n"
+          "    else if (!in_ready) wait_q <= wait_q - {1}'d1;\n",
+          gw - 1, gw, ii - 1);
+    } else {
+      out << "  assign in_ready = 1'b1;\n";
+    }
+    out << "  reg x0_valid;\n  always @(posedge clk) x0_valid <= rst ? 1'b0 : in_valid && "
+           "in_ready;\n";
+    out << fmt::format("  wire [{}:0] x0;\n", model_.input.num_bits() - 1);
+    out << fmt::format("  {} u_input (.clk(clk), .data(in_data), .x(x0));\n", name("input"));
+    for (const auto& hw : d.layers) {
+      out << fmt::format("  wire {};\n  wire [{}:0] {};\n", hw.valid_signal, hw.output_width - 1,
+                         hw.output_signal);
+      out << dense_instance(hw);
+    }
+    const auto& last = d.layers.back();
+    out << fmt::format(
+        "  always @(posedge clk) out_valid <= rst ? 1'b0 : {};\n"
+        "  {} u_argmax (.clk(clk), .scores({}), .class_out(out_class), .scores_out(out_scores));\n",
+        last.valid_signal, name("argmax"), last.output_signal);
+    out << "endmodule\n";
+    return out.str();
+  }
+
+  // What in_data carries, for the header of a top that takes whole input vectors.
+  std::string input_description(const HdlDesign& d) const {
+    if (d.input_encoder)
+      return fmt::format(
+          "// in_data[8p+7:8p] = pixel p (8 bits, {} pixels); encoded in "
+          "hardware.\n",
+          model_.input.num_pixels());
+    return fmt::format(
+        "// in_data = the {} encoded input bits (bit p*T+j = pixel p >= "
+        "threshold j).\n",
+        d.input_width);
   }
 
   std::string name(const std::string& suffix) const { return options_.top_name + "_" + suffix; }
@@ -581,6 +731,239 @@ class Generator {
     return finish(std::move(nl), hw.module, comment);
   }
 
+  // The array module of tiled layer `index` (ports in TiledLayerText), and the sequencer's
+  // parameters in `text`. Per clock, for the tile pair (to, ti) whose input tile is x and whose
+  // weight word is w: the PO x PI kept LUTs of every level (K - N activation inputs from x, N
+  // weight bits from w, the shared table), per tile output po their level-weighted popcount, and
+  // acc[po] = (first ? 0 : acc_q[po]) + that popcount, the exact accumulator of output
+  // to * PO + po once its tn input tiles are in. A clock later (with `done`, the last input tile),
+  // the threshold tree of each output o of tile `to` writes y[o] from acc_q; the other bits of y
+  // keep their value (y_q).
+  std::string tiled_array_module(int index, LayerHardware& hw, HdlDesign& d, TiledLayerText& text,
+                                 std::string* stub_text) {
+    const Layer& layer = model_.layers[index];
+    const LayerAnalysis& a = analysis_[index];
+    const Tiling& t = layer.tiling;
+    const bool argmax = layer.output == LayerOutput::kArgmax;
+    const int levels = layer.input_levels, po_count = t.tile_outputs(), pi_count = t.tile_inputs();
+    const int activations = t.activation_inputs();
+    hw.output_signal = fmt::format("layer{}_y", index);
+    hw.live = a.live_out;
+    hw.tiled = true;
+    hw.tile_pairs = t.tile_pairs();
+    hw.busy_cycles = t.tile_pairs();
+
+    // Kept positions in row-major order: word bits q * n .. q * n + n - 1.
+    std::vector<int> kept_index(t.mask.size(), -1);
+    int kept = 0;
+    for (size_t q = 0; q < t.mask.size(); ++q)
+      if (t.mask[q]) kept_index[q] = kept++;
+    hw.weight_words = t.tile_pairs();
+    hw.weight_word_bits = kept * t.n;
+
+    Netlist nl;
+    const int x = nl.add_input("x", levels * pi_count);
+    const int w = nl.add_input("w", std::max(1, hw.weight_word_bits));
+    const int first = nl.add_input("first", 1);
+    const int done = nl.add_input("done", 1);
+    const int tow = std::max(1, bit_width(t.tm - 1));
+    const int to = nl.add_input("to", tow);
+
+    // Per tile output: one heap per input level and the constant of the tables that are 1
+    // whatever their inputs (the accumulator is exact: acc = sum over tiles of it all).
+    std::vector<std::vector<ScaledHeap>> heaps(static_cast<size_t>(po_count));
+    std::vector<int64_t> max_psum(static_cast<size_t>(po_count), 0);
+    for (int po = 0; po < po_count; ++po) {
+      auto& hp = heaps[po];
+      hp.resize(static_cast<size_t>(levels));
+      int64_t constant = 0;
+      for (int l = 0; l < levels; ++l) hp[l].multiplier = layer.level_weights[l];
+      for (int pi = 0; pi < pi_count; ++pi) {
+        const size_t position = static_cast<size_t>(po) * pi_count + pi;
+        if (!t.mask[position]) continue;
+        // Input ids: tile positions 0..PI-1, then the weight bits of this position.
+        std::vector<uint32_t> ids;
+        ids.push_back(static_cast<uint32_t>(pi));
+        for (int j = 1; j < activations; ++j)
+          ids.push_back(t.extra_inputs[static_cast<size_t>(j - 1) * pi_count + pi]);
+        for (int b = 0; b < t.n; ++b) ids.push_back(static_cast<uint32_t>(pi_count + b));
+        for (int l = 0; l < levels; ++l) {
+          const ReducedLut r = reduce_lut(ids, t.tables[position * levels + l]);
+          auto in = [&](uint32_t id) {
+            return id < static_cast<uint32_t>(pi_count)
+                       ? nl.input(x, l * pi_count + static_cast<int>(id))
+                       : nl.input(w, kept_index[position] * t.n +
+                                         static_cast<int>(id - static_cast<uint32_t>(pi_count)));
+          };
+          Net bit = kConst0;
+          switch (r.kind) {
+            case ReducedLut::Kind::kConst:
+              ++hw.constant_tables;
+              if (r.table & 1) constant += layer.level_weights[l];
+              continue;
+            case ReducedLut::Kind::kWire:
+              ++hw.free_connections;
+              bit = in(r.inputs[0]);
+              break;
+            case ReducedLut::Kind::kInverter:
+              ++hw.free_connections;
+              bit = nl.not_(in(r.inputs[0]));
+              break;
+            case ReducedLut::Kind::kLut: {
+              ++hw.learned_luts;
+              std::vector<Net> ins;
+              for (uint32_t id : r.input_list()) ins.push_back(in(id));
+              bit = nl.lut(ins, r.table);
+              break;
+            }
+          }
+          hp[l].heap.add(bit, 0);
+        }
+      }
+      for (const auto& h : hp) hw.popcount_bits += h.heap.num_bits();
+      if (constant > 0) hp.push_back({constant_heap(constant), 1});
+      for (const auto& h : hp) max_psum[po] += h.multiplier * h.heap.max_value();
+    }
+    int64_t max_acc = 0;
+    for (int64_t m : max_psum) max_acc = std::max(max_acc, m * t.tn);
+    const int aw = std::max(1, bit_width(max_acc));
+    hw.accumulator_bits = aw;
+    if (argmax) d.score_width = aw;
+
+    // The pipeline registers line up across tile outputs, so the deepest tree sets the stages;
+    // the accumulator closes a loop, so they sit in the popcount, before the accumulating adder.
+    int stages = 0;
+    if (options_.popcount != PopcountStyle::kFlatSum)
+      for (const auto& hp : heaps)
+        stages = std::max(stages, compression_stages(hp, options_.popcount));
+    const HeapPipeline pipeline{stages,
+                                spread_positions(options_.adder_pipeline_stages, stages + 1)};
+    const int piped = static_cast<int>(pipeline.register_after.size());
+    Net first_d = nl.input(first, 0);
+    for (int r = 0; r < piped; ++r) first_d = nl.reg(first_d);
+    const int acc_q = nl.add_input("acc_q", po_count * aw);
+    const int output_width =
+        argmax ? layer.num_outputs * aw : layer.output_levels * layer.num_outputs;
+    const int y_q = nl.add_input("y_q", output_width);
+    std::vector<std::vector<Net>> acc_next(static_cast<size_t>(po_count));
+    int deepest = 0;
+    for (int po = 0; po < po_count; ++po) {
+      nl.comment(fmt::format("tile output {}: accumulator", po));
+      std::vector<Net> carried;  // acc_q, or 0 on the first input tile
+      for (int b = 0; b < aw; ++b)
+        carried.push_back(nl.and2(nl.input(acc_q, po * aw + b), nl.not_(first_d)));
+      std::vector<Net> sum;
+      if (piped == 0) {  // one tree: the carried accumulator is one more row of the heap
+        std::vector<ScaledHeap> all = heaps[po];
+        all.push_back({BitHeap{}, 1});
+        for (int b = 0; b < aw; ++b) all.back().heap.add(carried[b], b);
+        int used = 0;
+        sum = sum_heaps(nl, all, options_.popcount, {}, &used);
+        deepest = std::max(deepest, used);
+      } else {
+        sum =
+            nl.sum({{sum_heaps(nl, heaps[po], options_.popcount, pipeline), 0}, {carried, 0}}, aw);
+        deepest = stages;
+      }
+      sum.resize(static_cast<size_t>(aw), kConst0);  // the accumulator never exceeds aw bits
+      acc_next[po] = std::move(sum);
+    }
+    hw.compression_stages = deepest;
+    const int acc = nl.add_output("acc", po_count * aw);
+    for (int po = 0; po < po_count; ++po)
+      for (int b = 0; b < aw; ++b) nl.set_output(acc, po * aw + b, acc_next[po][b]);
+
+    // The output register: tile `to`'s outputs from the finished accumulators, a clock after the
+    // last input tile's popcount went into them.
+    nl.comment("output register: the threshold trees of the finished tile");
+    Net done_d = nl.input(done, 0);
+    std::vector<Net> to_d;
+    for (int b = 0; b < tow; ++b) to_d.push_back(nl.input(to, b));
+    for (int r = 0; r <= piped; ++r) {
+      done_d = nl.reg(done_d);
+      for (Net& b : to_d) b = nl.reg(b);
+    }
+    std::vector<Net> write(static_cast<size_t>(t.tm));
+    for (int tile = 0; tile < t.tm; ++tile) {
+      Net e = done_d;
+      if (t.tm > 1)
+        for (int b = 0; b < tow; ++b) e = nl.and2(e, (tile >> b) & 1 ? to_d[b] : nl.not_(to_d[b]));
+      write[tile] = e;
+    }
+    const int y = nl.add_output("y", output_width);
+    for (int o = 0; o < layer.num_outputs; ++o) {
+      const int po = o % po_count, tile = o / po_count;
+      std::vector<Net> value;
+      for (int b = 0; b < aw; ++b) value.push_back(nl.input(acc_q, po * aw + b));
+      if (argmax) {
+        for (int b = 0; b < aw; ++b)
+          nl.set_output(y, o * aw + b, nl.mux(write[tile], value[b], nl.input(y_q, o * aw + b)));
+        continue;
+      }
+      std::vector<Net> bits;
+      if (a.live_neuron[o]) bits = threshold_bits(nl, layer, a, o, value, max_psum[po] * t.tn, 0);
+      for (int b = 0; b < layer.output_levels; ++b) {
+        const size_t bit = static_cast<size_t>(b) * layer.num_outputs + o;
+        nl.set_output(y, static_cast<int>(bit),
+                      a.live_out[bit]
+                          ? nl.mux(write[tile], bits[b], nl.input(y_q, static_cast<int>(bit)))
+                          : kConst0);
+      }
+    }
+    hw.output_width = output_width;
+    hw.live_neurons = 0;
+    for (uint8_t live : a.live_neuron) hw.live_neurons += live;
+
+    text.levels = levels;
+    text.num_inputs = layer.num_inputs;
+    text.tm = t.tm;
+    text.tn = t.tn;
+    text.output_width = output_width;
+    text.accumulator_width = po_count * aw;
+    text.array_stages = piped;
+    text.n = t.n;
+    text.word_bits = hw.weight_word_bits;
+    if (text.word_bits > 0)
+      for (int to_i = 0; to_i < t.tm; ++to_i)
+        for (int ti = 0; ti < t.tn; ++ti) {
+          std::vector<uint8_t> word(static_cast<size_t>(text.word_bits), 0);
+          for (size_t q = 0; q < t.mask.size(); ++q) {
+            if (kept_index[q] < 0) continue;
+            const int po = static_cast<int>(q) / pi_count, pi = static_cast<int>(q) % pi_count;
+            const size_t o = static_cast<size_t>(to_i) * po_count + po;
+            const uint8_t bits = t.weight_bits[o * layer.num_inputs + ti * pi_count + pi];
+            for (int b = 0; b < t.n; ++b) word[kept_index[q] * t.n + b] = (bits >> b) & 1;
+          }
+          text.words.push_back(std::move(word));
+        }
+
+    std::string comment = fmt::format(
+        "Layer {0}: the LUT array of tiled layer {0}, one tile pair (to, ti) per clock: {1} tile "
+        "outputs x {2}\ntile inputs, {3} level(s), K = {4} ({5} activation input(s) from x, "
+        "{6} weight bit(s) from w),\nlevel weights",
+        index, po_count, pi_count, levels, t.k, activations, t.n);
+    for (int64_t lw : layer.level_weights) comment += fmt::format(" {}", lw);
+    comment += fmt::format(
+        ".\nx[l*{0}+pi] = level l of input ti*{0}+pi; w[{1}*q+b] = weight bit b of the q-th kept "
+        "position\n(row-major) for this pair. acc[{2}*po+{3}:{2}*po] = (first ? 0 : acc_q) + the "
+        "level-weighted popcount\nof tile output po ({4} counter stage(s), {5} pipeline "
+        "register(s)): after the last input tile,\nthe accumulator of output to*{6}+po. A clock "
+        "after `done` (the last input tile of tile row to)\nthe outputs of tile to are written "
+        "into y from acc_q; y_q is y fed back.",
+        pi_count, t.n, aw, aw - 1, deepest, piped, po_count);
+    *stub_text = netlist_stub(nl, text.array_module);
+    return finish(std::move(nl), text.array_module, comment);
+  }
+
+  // An empty module with the ports of a netlist (for synthesizing its parent alone).
+  static std::string netlist_stub(const Netlist& nl, const std::string& module) {
+    std::string s = fmt::format("(* blackbox *)\nmodule {} (\n  input wire clk", module);
+    for (const Port& port : nl.ports())
+      s += fmt::format(",\n  {} {}{}", port.output ? "output reg" : "input wire",
+                       port.width == 1 ? "" : fmt::format("[{}:0] ", port.width - 1), port.name);
+    return s + "\n);\nendmodule\n";
+  }
+
   static BitHeap constant_heap(int64_t value) {
     BitHeap heap;
     heap.add_weighted(kConst1, value);
@@ -688,7 +1071,21 @@ class Generator {
   std::string file_header(const HdlDesign& d) const {
     std::string s = fmt::format("// Generated by lutnet from model \"{}\". Do not edit.\n",
                                 sanitize(model_.name));
-    if (!d.streaming) {
+    if (d.in_ready) {
+      s += fmt::format("// LUT network with tiled layers: {}", model_.input.num_bits());
+      for (const auto& layer : model_.layers) s += fmt::format("-{}", layer.num_outputs);
+      s += " (per layer:";
+      for (const auto& layer : model_.layers) {
+        const Tiling& t = layer.tiling;
+        s += t.enabled() ? fmt::format(" K={},N={} tiled {}x{};", t.k, t.n, t.tm, t.tn)
+                         : fmt::format(" K={} unrolled;", layer.k);
+      }
+      s.pop_back();
+      s += fmt::format(
+          "),\n// one input every {} cycles (initiation interval, in_ready), latency {} "
+          "cycles.\n",
+          d.initiation_interval, d.latency_cycles);
+    } else if (!d.streaming) {
       s += fmt::format("// Fully unrolled LUT network: {}", model_.input.num_bits());
       for (const auto& layer : model_.layers) s += fmt::format("-{}", layer.num_outputs);
       s += " (K per layer:";
@@ -720,16 +1117,7 @@ class Generator {
     std::ostringstream out;
     const int lat = d.latency_cycles;
     out << "//\n// Top module " << options_.top_name << ": accepts one input vector per clock.\n";
-    if (d.input_encoder)
-      out << fmt::format(
-          "// in_data[8p+7:8p] = pixel p (8 bits, {} pixels); encoded in "
-          "hardware.\n",
-          model_.input.num_pixels());
-    else
-      out << fmt::format(
-          "// in_data = the {} encoded input bits (bit p*T+j = pixel p >= "
-          "threshold j).\n",
-          d.input_width);
+    out << input_description(d);
     out << fmt::format(
         "// Latency: out_valid, out_class and out_scores follow in_valid and in_data by {} "
         "clock\n// cycles. out_class is the index of the first maximum of the {} scores; "

@@ -2,7 +2,10 @@
 // Synthesizable Verilog-2005 for the fully unrolled network (DESIGN.md §2, "Unrolled
 // architecture"): every learned LUT a LUT, per-output compressor trees, the level weighting and
 // threshold compares of the model file, a register stage per layer, an argmax over the output
-// accumulators. docs/hardware.md describes the ports, the latency and the module structure.
+// accumulators. Tiled dense layers (DESIGN.md §9) become one LUT array reused over their tile
+// pairs, with the weight bits in block RAM; a design with one takes a new input only every
+// initiation_interval cycles and says so on in_ready. docs/hardware.md describes the ports, the
+// latency and the module structure.
 //
 // Same model and options give the same bytes.
 #include <cstdint>
@@ -34,8 +37,9 @@ struct ModuleInfo {
 
 struct LayerHardware {
   LayerKind kind = LayerKind::kLutDense;
-  std::string module;         // Verilog module name (conv: the stream stage around the array)
-  std::string array_module;   // conv: the LUT array module inside the stage
+  // Verilog module name (conv: the stream stage around the array; tiled: the tile sequencer)
+  std::string module;
+  std::string array_module;   // conv and tiled: the LUT array module inside `module`
   std::string output_signal;  // wire in the top module that carries the layer's register
   std::string valid_signal;   // streaming designs: the wire that marks output_signal valid
   std::string input_signal, input_valid;  // streaming designs: what the layer reads
@@ -52,6 +56,16 @@ struct LayerHardware {
   int64_t free_connections = 0;  // tables that are a wire or an inverter
   int64_t constant_tables = 0;
   int64_t popcount_bits = 0;  // bits entering the adder trees
+  // Tiled layers: the LUT array of one tile pair (the figures above count it once) walks the
+  // tile_pairs pairs, one per clock, and takes a new input every busy_cycles = tile_pairs
+  // cycles. Its weight memory holds weight_words words of weight_word_bits bits (the n weight
+  // bits of every kept tile position of one tile pair); accumulator_bits per tile output.
+  bool tiled = false;
+  int tile_pairs = 0;
+  int busy_cycles = 1;
+  int weight_words = 0;
+  int weight_word_bits = 0;
+  int accumulator_bits = 0;
 };
 
 struct HdlDesign {
@@ -62,8 +76,15 @@ struct HdlDesign {
   // frame_pixels cycles (the initiation interval). Otherwise one input vector per clock.
   bool streaming = false;
   int frame_pixels = 1;
-  // in_valid to out_valid; streaming: from the in_valid of a frame's first pixel, when the
-  // frame's pixels come back to back.
+  // Cycles between two inputs (frames) at full rate: 1 for unrolled dense designs, frame_pixels
+  // for streaming designs, the largest busy_cycles of a tiled layer otherwise.
+  int initiation_interval = 1;
+  // The top has an in_ready output (designs with a tiled layer): an input is taken on a clock
+  // with in_valid and in_ready, and in_ready rises initiation_interval clocks after it. in_valid
+  // and in_data are held until taken. Without it, an input is taken on every clock with in_valid.
+  bool in_ready = false;
+  // in_valid to out_valid (with in_ready: from the clock that takes the input); streaming: from
+  // the in_valid of a frame's first pixel, when the frame's pixels come back to back.
   int latency_cycles = 0;
   int input_width = 0;  // bits of in_data (8 per pixel with the input encoder); streaming: 1 pixel
   std::vector<uint8_t> input_live;  // per encoded input bit: read by layer 0 (others tied to 0)
@@ -87,10 +108,15 @@ struct HdlDesign {
   std::string simulation_models;
 };
 
+// Throws lutnet::Error for a model the hardware cannot take, naming the layer: a tiled
+// lut_conv2d layer, or a tiled layer in a streaming design.
 HdlDesign generate_verilog(const Model& model, const HdlOptions& options);
 
 // The same, also handing out the netlists the modules were printed from (input stage first, then
 // one per layer), so tests can evaluate them against the reference evaluator without a simulator.
+// A tiled layer's netlist is its array module (docs/hardware.md): one tile pair's LUTs and
+// popcounts into the accumulators, and the threshold tree into the output register, both fed back
+// through input ports (acc_q, y_q); the tile sequencer around it is plain text.
 HdlDesign generate_verilog(const Model& model, const HdlOptions& options,
                            std::vector<Netlist>* netlists);
 

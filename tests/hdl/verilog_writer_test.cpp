@@ -30,6 +30,81 @@ std::vector<uint64_t> pack(const std::vector<std::vector<uint8_t>>& images, size
   return out;
 }
 
+// A tiled layer's array netlist, walked over the tile pairs as the sequencer walks them (registers
+// transparent): per input tile the tile's inputs and its weight word (the layout docs/hardware.md
+// states, rebuilt here from the model), the accumulators fed back; after a tile row's last input
+// tile, one more step with `done` writes its outputs. The accumulators equal the reference's
+// after every row, the output register its outputs (scores) at the end.
+void check_tiled_layer(const Layer& layer, const LayerHardware& hw, const Netlist& nl,
+                       const std::vector<std::vector<uint8_t>>& layer_in,
+                       const std::vector<LayerTrace>& traces, int score_width) {
+  const Tiling& t = layer.tiling;
+  const int po_count = t.tile_outputs(), pi_count = t.tile_inputs();
+  const int levels = layer.input_levels, aw = hw.accumulator_bits;
+  ASSERT_TRUE(hw.tiled);
+  ASSERT_EQ(nl.ports().size(), 9u);  // x, w, first, done, to, acc_q, y_q -> acc, y
+  std::vector<int> kept;
+  for (size_t q = 0; q < t.mask.size(); ++q)
+    if (t.mask[q]) kept.push_back(static_cast<int>(q));
+  ASSERT_EQ(hw.weight_word_bits, static_cast<int>(kept.size()) * t.n);
+  const int tow = static_cast<int>(nl.ports()[4].width);
+  std::vector<uint64_t> acc(static_cast<size_t>(po_count * aw), 0);
+  std::vector<uint64_t> y(static_cast<size_t>(hw.output_width), 0);
+  const auto all = [](bool v) { return v ? ~uint64_t{0} : uint64_t{0}; };
+  for (int to = 0; to < t.tm; ++to) {
+    std::vector<uint64_t> to_bits;
+    for (int b = 0; b < tow; ++b) to_bits.push_back(all((to >> b) & 1));
+    for (int ti = 0; ti <= t.tn; ++ti) {
+      const bool done = ti == t.tn;  // the clock after the row's last input tile
+      std::vector<uint64_t> x(static_cast<size_t>(levels * pi_count), 0);
+      std::vector<uint64_t> w(static_cast<size_t>(std::max(1, hw.weight_word_bits)), 0);
+      if (!done) {
+        for (size_t n = 0; n < layer_in.size(); ++n)
+          for (int l = 0; l < levels; ++l)
+            for (int pi = 0; pi < pi_count; ++pi)
+              x[l * pi_count + pi] |=
+                  static_cast<uint64_t>(layer_in[n][l * layer.num_inputs + ti * pi_count + pi] & 1)
+                  << n;
+        for (size_t q = 0; q < kept.size(); ++q) {
+          const int po = kept[q] / pi_count, pi = kept[q] % pi_count;
+          const uint8_t bits =
+              t.weight_bits[static_cast<size_t>(to * po_count + po) * layer.num_inputs +
+                            ti * pi_count + pi];
+          for (int b = 0; b < t.n; ++b) w[q * t.n + b] = all((bits >> b) & 1);
+        }
+      }
+      const auto out = nl.evaluate({x, w, {all(ti == 0)}, {all(done)}, to_bits, acc, y, {}, {}});
+      if (done)
+        y = out[8];
+      else
+        acc = out[7];
+    }
+    for (size_t n = 0; n < layer_in.size(); ++n)
+      for (int po = 0; po < po_count; ++po) {
+        int64_t value = 0;
+        for (int b = 0; b < aw; ++b)
+          value |= static_cast<int64_t>((acc[po * aw + b] >> n) & 1) << b;
+        ASSERT_EQ(value, traces[n].accumulators[to * po_count + po])
+            << "image " << n << " output " << to * po_count + po;
+      }
+  }
+  for (size_t n = 0; n < layer_in.size(); ++n) {
+    const LayerTrace& tr = traces[n];
+    if (layer.output == LayerOutput::kArgmax) {
+      ASSERT_EQ(aw, score_width);
+      for (int o = 0; o < layer.num_outputs; ++o) {
+        int64_t value = 0;
+        for (int b = 0; b < aw; ++b) value |= static_cast<int64_t>((y[o * aw + b] >> n) & 1) << b;
+        ASSERT_EQ(value, tr.accumulators[o]) << "image " << n << " score " << o;
+      }
+      continue;
+    }
+    for (size_t j = 0; j < tr.output_bits.size(); ++j)
+      ASSERT_EQ((y[j] >> n) & 1, hw.live[j] ? tr.output_bits[j] : 0u)
+          << "image " << n << " bit " << j;
+  }
+}
+
 void check_against_reference(const Model& model, const HdlOptions& options, uint64_t seed) {
   std::vector<Netlist> netlists;
   const HdlDesign d = generate_verilog(model, options, &netlists);
@@ -64,6 +139,13 @@ void check_against_reference(const Model& model, const HdlOptions& options, uint
     std::vector<std::vector<uint8_t>> layer_in(images);
     for (int n = 0; n < images; ++n)
       layer_in[n] = i == 0 ? stage_in[n] : traces[n][i - 1].output_bits;
+    if (layer.tiling.enabled()) {
+      std::vector<LayerTrace> layer_traces;
+      for (int n = 0; n < images; ++n) layer_traces.push_back(traces[n][i]);
+      check_tiled_layer(layer, hw, netlists[i + 1], layer_in, layer_traces, d.score_width);
+      if (testing::Test::HasFatalFailure()) return;
+      continue;
+    }
     const auto out = netlists[i + 1].evaluate(
         {pack(layer_in, static_cast<size_t>(layer.num_inputs) * layer.input_levels), {}});
     const auto& y = out[1];
@@ -326,6 +408,144 @@ TEST(VerilogWriter, StreamLayersAfterADenseLayerAreRefused) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("layer 2 is a lut_conv2d layer after a dense layer"));
   }
+}
+
+// Random tiled models: (K, N) from the published range, tile counts that divide some layers and
+// not others (those stay unrolled), every option.
+RandomModelSpec tiled_spec_for(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  RandomModelSpec spec;
+  spec.input_shape = {1, 2 * (1 + static_cast<int>(rng() % 3)), 4};
+  spec.input_bits_per_pixel = 1 + static_cast<int>(rng() % 2);
+  spec.tiling.tm = 1 + static_cast<int>(rng() % 3);
+  spec.tiling.tn = 1 + static_cast<int>(rng() % 4);
+  spec.tiling.k = 2 + static_cast<int>(rng() % 5);
+  spec.tiling.n = 1 + static_cast<int>(rng() % std::min(3, spec.tiling.k - 1));
+  spec.hidden.clear();
+  for (int l = static_cast<int>(rng() % 3); l >= 0; --l)
+    spec.hidden.push_back(spec.tiling.tm * spec.tiling.tn * (1 + static_cast<int>(rng() % 3)) +
+                          (rng() % 4 == 0 ? 1 : 0));
+  spec.num_classes = 2 + static_cast<int>(rng() % 6);
+  spec.k = 1 + static_cast<int>(rng() % 6);
+  spec.levels = 1 + static_cast<int>(rng() % 3);
+  spec.keep_fraction = 0.1 + 0.8 * static_cast<double>(rng() % 100) / 100.0;
+  spec.seed = seed;
+  return spec;
+}
+
+TEST(VerilogWriter, TiledNetlistsEqualReferenceOnRandomModels) {
+  int tiled = 0, unrolled = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    const Model model = make_random_model(tiled_spec_for(seed));
+    for (const auto& layer : model.layers) (layer.tiling.enabled() ? tiled : unrolled)++;
+    HdlOptions options;
+    options.input_encoder = seed % 2 == 0;
+    options.adder_pipeline_stages = static_cast<int>(seed % 4);
+    options.xilinx_primitives = seed % 5 == 0;
+    options.popcount = seed % 3 == 0   ? PopcountStyle::kFlatSum
+                       : seed % 3 == 1 ? PopcountStyle::kCompressorTree
+                                       : PopcountStyle::kCompressorGates;
+    check_against_reference(model, options, seed);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(tiled, 20);
+  EXPECT_GT(unrolled, 10);
+}
+
+// The initiation interval is the largest tiled layer's tile pairs, and the latency adds up the
+// input register, every layer (a tiled one: its pairs, the memory and tile register, the array's
+// pipeline, the accumulator and the output register) and the argmax register.
+TEST(VerilogWriter, TiledTimingIsStatedAndAddsUp) {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 4, 4};
+  spec.hidden = {8, 6};
+  spec.num_classes = 4;
+  spec.tiling = {2, 4, 5, 1};  // layers 0 (2 x 4 tiles) and 1 (2 x 4) tiled, layer 2 not
+  const Model model = make_random_model(spec);
+  for (int pipeline : {0, 2}) {
+    HdlOptions options;
+    options.adder_pipeline_stages = pipeline;
+    const HdlDesign d = generate_verilog(model, options);
+    EXPECT_TRUE(d.in_ready);
+    EXPECT_EQ(d.initiation_interval, 8);
+    ASSERT_EQ(d.layers.size(), 3u);
+    int latency = 1;
+    for (const auto& hw : d.layers) {
+      if (hw.tiled) {
+        EXPECT_EQ(hw.busy_cycles, hw.tile_pairs);
+        EXPECT_GE(hw.latency_cycles, hw.tile_pairs + 3);
+        EXPECT_LE(hw.latency_cycles, hw.tile_pairs + 3 + pipeline);
+      } else {
+        EXPECT_EQ(hw.busy_cycles, 1);
+      }
+      latency += hw.latency_cycles;
+      EXPECT_EQ(hw.register_depth, latency);
+    }
+    EXPECT_TRUE(d.layers[0].tiled && d.layers[1].tiled && !d.layers[2].tiled);
+    EXPECT_EQ(d.layers[0].tile_pairs, 8);
+    EXPECT_EQ(d.layers[0].weight_words, 8);
+    EXPECT_EQ(d.latency_cycles, latency + 1);
+    EXPECT_THAT(d.verilog, HasSubstr(fmt::format("one input every 8 cycles (initiation interval, "
+                                                 "in_ready), latency {} cycles",
+                                                 d.latency_cycles)));
+    EXPECT_THAT(d.verilog, HasSubstr("output wire in_ready"));
+    EXPECT_THAT(d.verilog, HasSubstr("(* ram_style = \"block\" *)"));
+  }
+  // Without tiled layers: one input per clock, no in_ready.
+  spec.tiling = {};
+  const HdlDesign plain = generate_verilog(make_random_model(spec), {});
+  EXPECT_FALSE(plain.in_ready);
+  EXPECT_EQ(plain.initiation_interval, 1);
+  EXPECT_THAT(plain.verilog, ::testing::Not(HasSubstr("in_ready")));
+}
+
+TEST(VerilogWriter, TiledConvLayersAreRefused) {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 4, 4};
+  spec.convs = {{2, 2, 2, 1, 0, 1}};
+  spec.hidden = {};
+  spec.num_classes = 2;
+  spec.tiling = {2, 2, 4, 1};  // the conv layer (2 outputs, 4 window positions) and the dense one
+  Model model = make_random_model(spec);
+  ASSERT_TRUE(model.layers[0].tiling.enabled());
+  try {
+    generate_verilog(model, {});
+    ADD_FAILURE() << "expected a lutnet::Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("layer 0: a tiled lut_conv2d layer has no hardware form"));
+  }
+  // Untied, the conv layer is unrolled; the tiled dense layer after it has no streaming form.
+  model.layers[0].tiling = Tiling{};
+  validate(model);
+  ASSERT_TRUE(model.layers[1].tiling.enabled());
+  try {
+    generate_verilog(model, {});
+    ADD_FAILURE() << "expected a lutnet::Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("layer 1: a tiled lut_dense layer after conv or pool layers"));
+  }
+}
+
+// A tiled model small enough to read: 2x4 pixels, a hidden layer of 4 neurons with 2 levels
+// tiled 2x2 (K = 3, N = 1), and an unrolled output layer of 3 classes.
+Model golden_tiled_model() {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 2, 4};
+  spec.hidden = {4};
+  spec.num_classes = 3;
+  spec.k = 2;
+  spec.levels = 2;
+  spec.keep_fraction = 0.5;
+  spec.tiling = {2, 2, 3, 1};
+  spec.seed = 44;
+  Model model = make_random_model(spec);
+  model.name = "golden-tiny-tiled";
+  return model;
+}
+
+TEST(VerilogWriter, GoldenTinyTiledModel) {
+  check_golden("tiny_tiled_model.v", generate_verilog(golden_tiled_model(), {}).verilog);
 }
 
 TEST(VerilogWriter, PopcountModule) {

@@ -1,0 +1,46 @@
+#pragma once
+// The tile sequencer of a tiled dense layer in hardware (DESIGN.md §9): it latches the layer's
+// input when a frame arrives, walks the tm x tn tile pairs one per clock (input tiles inner), and
+// feeds the layer's LUT array module one input tile and one word of the weight memory per clock.
+// The array module (a netlist, verilog_writer.cpp) holds the LUTs, popcounts, accumulators and
+// the threshold tree. Plain Verilog-2005 text; the weight memory is a ROM initialised in an
+// `initial` block and read synchronously, marked for block RAM.
+//
+// Ports: clk, rst, in_valid, x (the whole input), out_valid, y (the output register). A frame
+// taken on a clock with in_valid is done tiled_layer_latency clocks later, when out_valid is high
+// for one clock; from then y holds the frame's outputs for at least tn clocks. The next frame may
+// arrive tm * tn clocks after the previous one, not earlier (nothing checks it: the top module's
+// rate limiter keeps it so).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lutnet::hdl {
+
+struct TiledLayerText {
+  std::string name;          // the sequencer module
+  std::string array_module;  // ports clk, x, w, first, done, to, acc_q, y_q -> acc, y
+  std::string comment;       // printed above the module
+  int levels = 1;            // the input: levels bit-planes of num_inputs bits, x[l*num_inputs+i]
+  int num_inputs = 0;
+  int tm = 1, tn = 1;
+  int output_width = 0;       // bits of y
+  int accumulator_width = 0;  // bits of the array's acc port
+  int array_stages = 0;       // pipeline registers between the array's inputs and its acc
+  // Word p = to * tn + ti of the weight memory, bit b of word p = words[p][b]; every word has
+  // word_bits bits (0: no weight bits, no memory), n per kept tile position.
+  int n = 1;
+  int word_bits = 0;
+  std::vector<std::vector<uint8_t>> words;
+};
+
+std::string tiled_layer_module(const TiledLayerText& t);
+
+// Clocks from a frame's in_valid to out_valid: the pairs, one per clock, after the input latch,
+// then the memory read and tile register, the array's pipeline, the accumulator and the output
+// register.
+inline int tiled_layer_latency(int tile_pairs, int array_stages) {
+  return tile_pairs + 3 + array_stages;
+}
+
+}  // namespace lutnet::hdl
