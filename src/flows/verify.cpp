@@ -209,7 +209,12 @@ void simulate_assembled(const fs::path& verilator, const Model& model, const Mod
       report.first_mismatch = fmt::format(
           "{} valid-handshake errors (out_valid not {} cycles after {}), first at cycle {}",
           protocol_errors, design.latency_cycles,
-          design.streaming ? "a frame's first pixel, or a stage's valid count off" : "in_valid",
+          design.streaming ? "a frame's first pixel, or a stage's valid count off"
+          : design.in_ready
+              ? fmt::format("the clock that took the input, or in_ready not exactly {} cycles "
+                            "after it",
+                            design.initiation_interval)
+              : std::string("in_valid"),
           static_cast<int64_t>(trailer[3]));
       report.first_mismatch_layer = static_cast<int>(model.layers.size()) - 1;
     }
@@ -260,7 +265,7 @@ VerifyReport verify_rtl(const Model& model, const Dataset& data, const VerifyOpt
   const auto t0 = std::chrono::steady_clock::now();
   const hdl::HdlDesign design = hdl::generate_verilog(model, options.hdl);
   report.latency_cycles = design.latency_cycles;
-  report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
+  report.cycles_per_frame = design.initiation_interval;
   report.generate_seconds = seconds_since(t0);
   const bool staged = options.stages && design.streaming;
   constexpr size_t kAssembledImagesWhenStaged = 100;
