@@ -127,6 +127,17 @@ Network make_untiled_network(const TrainConfig& config, const InputEncoding& enc
 
 }  // namespace
 
+void expand_lut_layers(Network& net, const TrainConfig& config) {
+  const auto lut_mask = lut_layer_mask(config);
+  for (size_t i = 0; i < net.layers().size(); ++i) {
+    if (!lut_mask[i]) continue;
+    if (net.layers()[i].tiled())
+      net.expand_tiled_to_luts(i, config.tiled_k, config.tiled_n, config.seed);
+    else
+      net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
+  }
+}
+
 Network make_network(const TrainConfig& config, const InputEncoding& encoding,
                      int64_t num_classes) {
   Network net = make_untiled_network(config, encoding, num_classes);
@@ -333,14 +344,7 @@ void enter_stage(Run& run) {
     run.net.freeze_level_ratios(config.level_ratio_bits);
     run.net.prune(keep_fractions(config));
   } else if (run.pos.stage == 2) {
-    const auto lut_mask = lut_layer_mask(config);
-    for (size_t i = 0; i < run.net.layers().size(); ++i) {
-      if (!lut_mask[i]) continue;
-      if (run.net.layers()[i].tiled())
-        run.net.expand_tiled_to_luts(i, config.tiled_k, config.tiled_n, config.seed);
-      else
-        run.net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
-    }
+    expand_lut_layers(run.net, config);
   }
   run.pos.entered = true;
   run.pos.best_validation = -1;

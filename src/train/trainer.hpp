@@ -55,6 +55,8 @@ InputEncoding input_encoding(const TrainConfig& config, const std::vector<int>& 
 // C*T x H x W planes) and a number of classes, initialised from the config's seed.
 class Network;
 Network make_network(const TrainConfig& config, const InputEncoding& encoding, int64_t num_classes);
+// Logic expansion of the config's LUT layers (tiled layers with its tiled K and N).
+void expand_lut_layers(Network& net, const TrainConfig& config);
 
 // Encodes images to +-1 floats [N, bits] (the training view of the model's input encoding).
 torch::Tensor encode_images(const Dataset& data, const InputEncoding& encoding);

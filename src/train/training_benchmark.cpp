@@ -96,12 +96,9 @@ StageSpeeds measure_stage_speeds(const TrainConfig& config, const std::vector<in
   net.prune(keep_fractions(config));
   speed.step_seconds[1] =
       time_steps(net, false, WeightMode::kBinary, TableMode::kReal, x, y, steps, false, augment);
-  const auto lut = lut_layer_mask(config);
-  for (size_t i = 0; i < net.layers().size(); ++i)
-    if (lut[i]) {
-      net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
-      speed.lut_connections += net.layers()[i].wiring.conn_input.numel();
-    }
+  expand_lut_layers(net, config);
+  for (const auto& layer : net.layers())
+    if (layer.is_lut) speed.lut_connections += layer.wiring.conn_input.numel();
   speed.step_seconds[2] =
       time_steps(net, true, WeightMode::kBinary, TableMode::kReal, x, y, steps, false, augment);
   speed.step_seconds[3] =
