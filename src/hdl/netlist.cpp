@@ -64,9 +64,9 @@ int Netlist::add_input(std::string name, int width) {
   return port;
 }
 
-int Netlist::add_output(std::string name, int width) {
+int Netlist::add_output(std::string name, int width, bool registered) {
   const int port = static_cast<int>(ports_.size());
-  ports_.push_back({std::move(name), width, true});
+  ports_.push_back({std::move(name), width, true, registered});
   port_bits_.emplace_back(width, -1);
   return port;
 }
@@ -76,7 +76,7 @@ Net Netlist::input(int port, int bit) const { return port_bits_.at(port).at(bit)
 void Netlist::set_output(int port, int bit, Net value) {
   if (!ports_.at(port).output) throw Error("netlist: set_output on an input port");
   port_bits_[port].at(bit) = value;
-  ++num_registers_;
+  if (ports_[port].registered) ++num_registers_;
 }
 
 void Netlist::comment(std::string text) { comments_.emplace_back(nodes_.size(), std::move(text)); }

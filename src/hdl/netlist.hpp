@@ -62,15 +62,17 @@ struct Port {
   std::string name;
   int width = 0;
   bool output = false;
+  bool registered = true;  // output ports: a register per bit, or wires (combinational)
 };
 
 class Netlist {
  public:
   Netlist();
 
-  // Input ports get one node per bit up front; output ports are registered (`reg` ports).
+  // Input ports get one node per bit up front; output ports are registered (`reg` ports), or
+  // with registered = false combinational (`wire` ports, for a parent that registers them).
   int add_input(std::string name, int width);
-  int add_output(std::string name, int width);
+  int add_output(std::string name, int width, bool registered = true);
   Net input(int port, int bit) const;
   void set_output(int port, int bit, Net value);
 

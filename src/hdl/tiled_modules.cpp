@@ -44,6 +44,7 @@ std::string tile_slices(const TiledLayerText& t, int ti) {
 
 std::string tiled_layer_module(const TiledLayerText& t) {
   if (t.tm < 1 || t.tn < 1 || t.num_inputs % t.tn != 0 || t.word_bits < 0 ||
+      t.tile_bits.size() != static_cast<size_t>(t.tm) ||
       (t.word_bits > 0 && t.words.size() != static_cast<size_t>(t.tm) * t.tn))
     throw InternalError("tiled_layer_module: inconsistent tiling");
   const int pairs = t.tm * t.tn;
@@ -112,10 +113,21 @@ std::string tiled_layer_module(const TiledLayerText& t) {
   }
   out << "  end\n";
   out << fmt::format(
-      "  wire [{0}:0] acc;\n"
-      "  {1} u_array (.clk(clk), .x(tile_q), .w(w_q), .first(first_q), .done(done_q), "
-      ".to(to_q),\n    .acc_q(acc), .y_q(y), .acc(acc), .y(y));\n",
-      t.accumulator_width - 1, t.array_module);
+      "  wire [{0}:0] acc;\n  wire [{1}:0] out;\n  wire [{2}:0] write;\n"
+      "  {3} u_array (.clk(clk), .x(tile_q), .w(w_q), .first(first_q), .done(done_q), "
+      ".to(to_q),\n    .acc_q(acc), .acc(acc), .out(out), .write(write));\n",
+      t.accumulator_width - 1, t.output_width - 1, t.tm - 1, t.array_module);
+  out << fmt::format(
+      "  // The output register: output tile t's bits, from the array, when it writes tile t.\n"
+      "  reg [{}:0] y_q;\n  assign y = y_q;\n  always @(posedge clk) begin\n",
+      t.output_width - 1);
+  for (int tile = 0; tile < t.tm; ++tile) {
+    out << fmt::format("    if (write[{}]) begin\n", tile);
+    for (const auto& [first, count] : t.tile_bits[static_cast<size_t>(tile)])
+      out << fmt::format("      y_q[{0}:{1}] <= out[{0}:{1}];\n", first + count - 1, first);
+    out << "    end\n";
+  }
+  out << "  end\n";
   out << fmt::format(
       "  // out_valid: y holds every output of the frame, {0} clocks after its last pair.\n"
       "  reg [{1}:0] valid_q;\n  always @(posedge clk)\n"

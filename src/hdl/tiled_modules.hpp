@@ -13,18 +13,23 @@
 // rate limiter keeps it so).
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lutnet::hdl {
 
 struct TiledLayerText {
-  std::string name;          // the sequencer module
-  std::string array_module;  // ports clk, x, w, first, done, to, acc_q, y_q -> acc, y
-  std::string comment;       // printed above the module
-  int levels = 1;            // the input: levels bit-planes of num_inputs bits, x[l*num_inputs+i]
+  std::string name;  // the sequencer module
+  // Ports clk, x, w, first, done, to, acc_q -> acc (registered), out, write (combinational):
+  // y takes the bits of output tile t from `out` on a clock with write[t].
+  std::string array_module;
+  std::string comment;  // printed above the module
+  int levels = 1;       // the input: levels bit-planes of num_inputs bits, x[l*num_inputs+i]
   int num_inputs = 0;
   int tm = 1, tn = 1;
-  int output_width = 0;       // bits of y
+  int output_width = 0;  // bits of y
+  // Per output tile, the bits of y it owns: (first bit, count) ranges.
+  std::vector<std::vector<std::pair<int, int>>> tile_bits;
   int accumulator_width = 0;  // bits of the array's acc port
   int array_stages = 0;       // pipeline registers between the array's inputs and its acc
   // Word p = to * tn + ti of the weight memory, bit b of word p = words[p][b]; every word has

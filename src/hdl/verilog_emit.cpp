@@ -92,7 +92,11 @@ class Printer {
       out << ",\n";
       // Pruned connections leave input bits that no LUT reads; that is expected here.
       if (partly_unused) out << "  /* verilator lint_off UNUSED */\n";
-      out << "  " << (port.output ? "output reg " : "input wire ") << range << port.name;
+      out << "  "
+          << (!port.output      ? "input wire "
+              : port.registered ? "output reg "
+                                : "output wire ")
+          << range << port.name;
       if (partly_unused) out << "\n  /* verilator lint_on UNUSED */";
     }
     out << "\n);\n";
@@ -221,12 +225,23 @@ class Printer {
   }
 
   void print_registers(std::ostream& out) const {
+    for (size_t p = 0; p < nl_.ports().size(); ++p) {
+      const Port& port = nl_.ports()[p];
+      if (!port.output || port.registered) continue;
+      const auto& bits = nl_.port_bits(p);
+      for (size_t b = 0; b < bits.size(); ++b)
+        out << "  assign " << (port.width == 1 ? port.name : fmt::format("{}[{}]", port.name, b))
+            << " = " << name(bits[b]) << ";\n";
+    }
+    bool any = !registers_.empty();
+    for (const Port& port : nl_.ports()) any |= port.output && port.registered;
+    if (!any) return;
     out << "  always @(posedge clk) begin\n";
     for (Net r : registers_)
       out << "    " << name(r) << " <= " << name(nl_.nodes()[r].in[0]) << ";\n";
     for (size_t p = 0; p < nl_.ports().size(); ++p) {
       const Port& port = nl_.ports()[p];
-      if (!port.output) continue;
+      if (!port.output || !port.registered) continue;
       const auto& bits = nl_.port_bits(p);
       for (size_t b = 0; b < bits.size(); ++b)
         out << "    " << (port.width == 1 ? port.name : fmt::format("{}[{}]", port.name, b))

@@ -1,7 +1,8 @@
 #pragma once
 // Prints a Netlist as one Verilog-2005 module: a wire per gate, a behavioural table or a Xilinx
-// LUTn instance per LUT, one `+` per word adder, one clocked always block for every register.
-// Logic that reaches no output is not printed.
+// LUTn instance per LUT, one `+` per word adder, one clocked always block for every register
+// (registered output ports included; combinational ones are assigned). Logic that reaches no
+// output is not printed.
 #include <string>
 
 #include "hdl/netlist.hpp"

@@ -736,9 +736,10 @@ class Generator {
   // weight word is w: the PO x PI kept LUTs of every level (K - N activation inputs from x, N
   // weight bits from w, the shared table), per tile output po their level-weighted popcount, and
   // acc[po] = (first ? 0 : acc_q[po]) + that popcount, the exact accumulator of output
-  // to * PO + po once its tn input tiles are in. A clock later (with `done`, the last input tile),
-  // the threshold tree of each output o of tile `to` writes y[o] from acc_q; the other bits of y
-  // keep their value (y_q).
+  // to * PO + po once its tn input tiles are in (acc_q is acc fed back). Combinational: out[o] =
+  // output o's threshold tree (or score) on acc_q[o % PO], and write[to] a clock after `done`
+  // (the last input tile), when acc_q is final; the sequencer then registers tile to's bits of
+  // out.
   std::string tiled_array_module(int index, LayerHardware& hw, HdlDesign& d, TiledLayerText& text,
                                  std::string* stub_text) {
     const Layer& layer = model_.layers[index];
@@ -844,7 +845,6 @@ class Generator {
     const int acc_q = nl.add_input("acc_q", po_count * aw);
     const int output_width =
         argmax ? layer.num_outputs * aw : layer.output_levels * layer.num_outputs;
-    const int y_q = nl.add_input("y_q", output_width);
     std::vector<std::vector<Net>> acc_next(static_cast<size_t>(po_count));
     int deepest = 0;
     for (int po = 0; po < po_count; ++po) {
@@ -873,9 +873,9 @@ class Generator {
     for (int po = 0; po < po_count; ++po)
       for (int b = 0; b < aw; ++b) nl.set_output(acc, po * aw + b, acc_next[po][b]);
 
-    // The output register: tile `to`'s outputs from the finished accumulators, a clock after the
-    // last input tile's popcount went into them.
-    nl.comment("output register: the threshold trees of the finished tile");
+    // The output register's inputs: every output's threshold tree on its accumulator, and the tile
+    // to write, a clock after its last input tile went into the accumulators.
+    nl.comment("outputs: the threshold trees and the tile to write");
     Net done_d = nl.input(done, 0);
     std::vector<Net> to_d;
     for (int b = 0; b < tow; ++b) to_d.push_back(nl.input(to, b));
@@ -890,26 +890,24 @@ class Generator {
         for (int b = 0; b < tow; ++b) e = nl.and2(e, (tile >> b) & 1 ? to_d[b] : nl.not_(to_d[b]));
       write[tile] = e;
     }
-    const int y = nl.add_output("y", output_width);
+    const int out = nl.add_output("out", output_width, /*registered=*/false);
     for (int o = 0; o < layer.num_outputs; ++o) {
-      const int po = o % po_count, tile = o / po_count;
+      const int po = o % po_count;
       std::vector<Net> value;
       for (int b = 0; b < aw; ++b) value.push_back(nl.input(acc_q, po * aw + b));
       if (argmax) {
-        for (int b = 0; b < aw; ++b)
-          nl.set_output(y, o * aw + b, nl.mux(write[tile], value[b], nl.input(y_q, o * aw + b)));
+        for (int b = 0; b < aw; ++b) nl.set_output(out, o * aw + b, value[b]);
         continue;
       }
       std::vector<Net> bits;
       if (a.live_neuron[o]) bits = threshold_bits(nl, layer, a, o, value, max_psum[po] * t.tn, 0);
       for (int b = 0; b < layer.output_levels; ++b) {
         const size_t bit = static_cast<size_t>(b) * layer.num_outputs + o;
-        nl.set_output(y, static_cast<int>(bit),
-                      a.live_out[bit]
-                          ? nl.mux(write[tile], bits[b], nl.input(y_q, static_cast<int>(bit)))
-                          : kConst0);
+        nl.set_output(out, static_cast<int>(bit), a.live_out[bit] ? bits[b] : kConst0);
       }
     }
+    const int write_port = nl.add_output("write", t.tm, /*registered=*/false);
+    for (int tile = 0; tile < t.tm; ++tile) nl.set_output(write_port, tile, write[tile]);
     hw.output_width = output_width;
     hw.live_neurons = 0;
     for (uint8_t live : a.live_neuron) hw.live_neurons += live;
@@ -919,6 +917,15 @@ class Generator {
     text.tm = t.tm;
     text.tn = t.tn;
     text.output_width = output_width;
+    for (int tile = 0; tile < t.tm; ++tile) {
+      std::vector<std::pair<int, int>> ranges;
+      if (argmax)
+        ranges.emplace_back(tile * po_count * aw, po_count * aw);
+      else
+        for (int b = 0; b < layer.output_levels; ++b)
+          ranges.emplace_back(b * layer.num_outputs + tile * po_count, po_count);
+      text.tile_bits.push_back(std::move(ranges));
+    }
     text.accumulator_width = po_count * aw;
     text.array_stages = piped;
     text.n = t.n;
@@ -947,9 +954,9 @@ class Generator {
         ".\nx[l*{0}+pi] = level l of input ti*{0}+pi; w[{1}*q+b] = weight bit b of the q-th kept "
         "position\n(row-major) for this pair. acc[{2}*po+{3}:{2}*po] = (first ? 0 : acc_q) + the "
         "level-weighted popcount\nof tile output po ({4} counter stage(s), {5} pipeline "
-        "register(s)): after the last input tile,\nthe accumulator of output to*{6}+po. A clock "
-        "after `done` (the last input tile of tile row to)\nthe outputs of tile to are written "
-        "into y from acc_q; y_q is y fed back.",
+        "register(s)): after the last input tile,\nthe accumulator of output to*{6}+po. out = "
+        "every output's value on acc_q (threshold tree, or\nthe score); write[to] a clock after "
+        "`done` (the last input tile of row to), when acc_q is final.",
         pi_count, t.n, aw, aw - 1, deepest, piped, po_count);
     *stub_text = netlist_stub(nl, text.array_module);
     return finish(std::move(nl), text.array_module, comment);

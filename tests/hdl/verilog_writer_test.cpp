@@ -42,7 +42,7 @@ void check_tiled_layer(const Layer& layer, const LayerHardware& hw, const Netlis
   const int po_count = t.tile_outputs(), pi_count = t.tile_inputs();
   const int levels = layer.input_levels, aw = hw.accumulator_bits;
   ASSERT_TRUE(hw.tiled);
-  ASSERT_EQ(nl.ports().size(), 9u);  // x, w, first, done, to, acc_q, y_q -> acc, y
+  ASSERT_EQ(nl.ports().size(), 9u);  // x, w, first, done, to, acc_q -> acc, out, write
   std::vector<int> kept;
   for (size_t q = 0; q < t.mask.size(); ++q)
     if (t.mask[q]) kept.push_back(static_cast<int>(q));
@@ -73,11 +73,20 @@ void check_tiled_layer(const Layer& layer, const LayerHardware& hw, const Netlis
           for (int b = 0; b < t.n; ++b) w[q * t.n + b] = all((bits >> b) & 1);
         }
       }
-      const auto out = nl.evaluate({x, w, {all(ti == 0)}, {all(done)}, to_bits, acc, y, {}, {}});
-      if (done)
-        y = out[8];
-      else
-        acc = out[7];
+      const auto out = nl.evaluate({x, w, {all(ti == 0)}, {all(done)}, to_bits, acc, {}, {}, {}});
+      ASSERT_EQ(out[8].size(), static_cast<size_t>(t.tm));
+      for (int tile = 0; tile < t.tm; ++tile) ASSERT_EQ(out[8][tile], all(done && tile == to));
+      if (done) {  // the sequencer registers the bits of tile `to`
+        const bool argmax = layer.output == LayerOutput::kArgmax;
+        for (int o = to * po_count; o < (to + 1) * po_count; ++o)
+          for (int b = 0; b < (argmax ? aw : layer.output_levels); ++b) {
+            const size_t bit = argmax ? static_cast<size_t>(o * aw + b)
+                                      : static_cast<size_t>(b) * layer.num_outputs + o;
+            y[bit] = out[7][bit];
+          }
+      } else {
+        acc = out[6];
+      }
     }
     for (size_t n = 0; n < layer_in.size(); ++n)
       for (int po = 0; po < po_count; ++po) {

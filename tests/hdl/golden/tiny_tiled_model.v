@@ -74,8 +74,8 @@ endmodule
 // x[l*4+pi] = level l of input ti*4+pi; w[1*q+b] = weight bit b of the q-th kept position
 // (row-major) for this pair. acc[3*po+2:3*po] = (first ? 0 : acc_q) + the level-weighted popcount
 // of tile output po (1 counter stage(s), 0 pipeline register(s)): after the last input tile,
-// the accumulator of output to*2+po. A clock after `done` (the last input tile of tile row to)
-// the outputs of tile to are written into y from acc_q; y_q is y fed back.
+// the accumulator of output to*2+po. out = every output's value on acc_q (threshold tree, or
+// the score); write[to] a clock after `done` (the last input tile of row to), when acc_q is final.
 module lutnet_top_layer0_array (
   input wire clk,
   input wire [3:0] x,
@@ -86,11 +86,9 @@ module lutnet_top_layer0_array (
   input wire done,
   input wire to,
   input wire [5:0] acc_q,
-  /* verilator lint_off UNUSED */
-  input wire [7:0] y_q
-  /* verilator lint_on UNUSED */,
   output reg [5:0] acc,
-  output reg [7:0] y
+  output wire [7:0] out,
+  output wire [1:0] write
 );
   // A 2-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
   function lut2;
@@ -108,64 +106,60 @@ module lutnet_top_layer0_array (
   wire n15 = lut2(4'h2, {w[1], x[2]});
   wire n16 = lut3(8'h48, {w[2], x[1], x[0]});
   // tile output 0: accumulator
-  wire n31 = ~first;
-  wire n32 = acc_q[0] & n31;
-  wire n33 = acc_q[1] & n31;
-  wire n34 = acc_q[2] & n31;
-  wire n35 = lut3(8'h96, {n32, n15, n14});
-  wire n36 = lut3(8'he8, {n32, n15, n14});
+  wire n23 = ~first;
+  wire n24 = acc_q[0] & n23;
+  wire n25 = acc_q[1] & n23;
+  wire n26 = acc_q[2] & n23;
+  wire n27 = lut3(8'h96, {n24, n15, n14});
+  wire n28 = lut3(8'he8, {n24, n15, n14});
   /* verilator lint_off UNUSED */
-  wire [3:0] s37 = {1'd0, n34, n36, n35} + {2'd0, n33, 1'd0};
+  wire [3:0] s29 = {1'd0, n26, n28, n27} + {2'd0, n25, 1'd0};
   /* verilator lint_on UNUSED */
   // tile output 1: accumulator
-  wire n41 = acc_q[3] & n31;
-  wire n42 = acc_q[4] & n31;
-  wire n43 = acc_q[5] & n31;
-  wire n44 = lut2(4'h9, {n41, n16});
-  wire n45 = lut2(4'he, {n41, n16});
+  wire n33 = acc_q[3] & n23;
+  wire n34 = acc_q[4] & n23;
+  wire n35 = acc_q[5] & n23;
+  wire n36 = lut2(4'h9, {n33, n16});
+  wire n37 = lut2(4'he, {n33, n16});
   /* verilator lint_off UNUSED */
-  wire [3:0] s46 = {1'd0, n43, n45, n44} + {2'd0, n42, 1'd0};
+  wire [3:0] s38 = {1'd0, n35, n37, n36} + {2'd0, n34, 1'd0};
   /* verilator lint_on UNUSED */
-  // output register: the threshold trees of the finished tile
-  reg r50;
-  reg r51;
-  wire n52 = ~r51;
-  wire n53 = r50 & n52;
-  wire n54 = r50 & r51;
-  wire n55 = acc_q[3] & acc_q[4];
-  wire n56 = acc_q[5] | n55;
-  wire n57 = n53 ? n56 : y_q[1];
-  wire n58 = n53 ? acc_q[5] : y_q[5];
-  wire n59 = acc_q[0] & acc_q[1];
-  wire n60 = acc_q[2] | n59;
-  wire n61 = ~n60;
-  wire n62 = ~acc_q[2];
-  wire n63 = n61 ? n61 : n62;
-  wire n64 = n54 ? n61 : y_q[2];
-  wire n65 = n54 ? n63 : y_q[6];
-  wire n66 = acc_q[3] | acc_q[4];
-  wire n67 = acc_q[5] | n66;
-  wire n68 = acc_q[4] | acc_q[5];
-  wire n69 = n67 ? n68 : n56;
-  wire n70 = n54 ? n67 : y_q[3];
-  wire n71 = n54 ? n69 : y_q[7];
+  // outputs: the threshold trees and the tile to write
+  reg r42;
+  reg r43;
+  wire n44 = ~r43;
+  wire n45 = r42 & n44;
+  wire n46 = r42 & r43;
+  wire n47 = acc_q[3] & acc_q[4];
+  wire n48 = acc_q[5] | n47;
+  wire n49 = acc_q[0] & acc_q[1];
+  wire n50 = acc_q[2] | n49;
+  wire n51 = ~n50;
+  wire n52 = ~acc_q[2];
+  wire n53 = n51 ? n51 : n52;
+  wire n54 = acc_q[3] | acc_q[4];
+  wire n55 = acc_q[5] | n54;
+  wire n56 = acc_q[4] | acc_q[5];
+  wire n57 = n55 ? n56 : n48;
+  assign out[0] = 1'b0;
+  assign out[1] = n48;
+  assign out[2] = n51;
+  assign out[3] = n55;
+  assign out[4] = 1'b0;
+  assign out[5] = acc_q[5];
+  assign out[6] = n53;
+  assign out[7] = n57;
+  assign write[0] = n45;
+  assign write[1] = n46;
   always @(posedge clk) begin
-    r50 <= done;
-    r51 <= to;
-    acc[0] <= s37[0];
-    acc[1] <= s37[1];
-    acc[2] <= s37[2];
-    acc[3] <= s46[0];
-    acc[4] <= s46[1];
-    acc[5] <= s46[2];
-    y[0] <= 1'b0;
-    y[1] <= n57;
-    y[2] <= n64;
-    y[3] <= n70;
-    y[4] <= 1'b0;
-    y[5] <= n58;
-    y[6] <= n65;
-    y[7] <= n71;
+    r42 <= done;
+    r43 <= to;
+    acc[0] <= s29[0];
+    acc[1] <= s29[1];
+    acc[2] <= s29[2];
+    acc[3] <= s38[0];
+    acc[4] <= s38[1];
+    acc[5] <= s38[2];
   end
 endmodule
 
@@ -236,8 +230,23 @@ module lutnet_top_layer0 (
     endcase
   end
   wire [5:0] acc;
+  wire [7:0] out;
+  wire [1:0] write;
   lutnet_top_layer0_array u_array (.clk(clk), .x(tile_q), .w(w_q), .first(first_q), .done(done_q), .to(to_q),
-    .acc_q(acc), .y_q(y), .acc(acc), .y(y));
+    .acc_q(acc), .acc(acc), .out(out), .write(write));
+  // The output register: output tile t's bits, from the array, when it writes tile t.
+  reg [7:0] y_q;
+  assign y = y_q;
+  always @(posedge clk) begin
+    if (write[0]) begin
+      y_q[1:0] <= out[1:0];
+      y_q[5:4] <= out[5:4];
+    end
+    if (write[1]) begin
+      y_q[3:2] <= out[3:2];
+      y_q[7:6] <= out[7:6];
+    end
+  end
   // out_valid: y holds every output of the frame, 3 clocks after its last pair.
   reg [2:0] valid_q;
   always @(posedge clk)
