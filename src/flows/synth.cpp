@@ -65,6 +65,8 @@ void count_cells(ModuleSynth& m, const std::map<std::string, int64_t>& cells) {
     if (is_srl(type)) m.srls += n;
     if (is_lutram(type)) m.lutrams += n;
     if (is_bram(type)) m.brams += n;
+    if (starts_with(type, "RAMB18")) m.ramb18 += n;
+    if (starts_with(type, "RAMB36")) m.ramb36 += n;
   }
 }
 
@@ -261,7 +263,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.pin_luts = h.xilinx_primitives;
   report.popcount = hdl::popcount_style_name(h.popcount);
   report.latency_cycles = design.latency_cycles;
-  report.cycles_per_frame = design.streaming ? design.frame_pixels : 1;
+  report.cycles_per_frame = design.initiation_interval;
 
   // A selected layer's modules: its LUT array (or dense module) and its stream stage (window,
   // line buffer), which carries no layer index.
@@ -338,6 +340,8 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
     report.srls += m.srls;
     report.lutrams += m.lutrams;
     report.brams += m.brams;
+    report.ramb18 += m.ramb18;
+    report.ramb36 += m.ramb36;
     report.lut_depth = std::max(report.lut_depth, m.lut_depth);
     report.per_layer.push_back(std::move(m));
   };
@@ -395,12 +399,11 @@ json SynthReport::to_json() const {
   for (const auto& m : per_layer) {
     json cells = json::object();
     for (const auto& [type, n] : m.cells) cells[type] = n;
-    json row = {{"label", m.label},     {"module", m.module},
-                {"luts", m.luts},       {"ffs", m.ffs},
-                {"carries", m.carries}, {"muxes", m.muxes},
-                {"srls", m.srls},       {"lutrams", m.lutrams},
-                {"brams", m.brams},     {"lut_depth", m.lut_depth},
-                {"cells", cells},       {"yosys_seconds", m.seconds}};
+    json row = {{"label", m.label},   {"module", m.module},        {"luts", m.luts},
+                {"ffs", m.ffs},       {"carries", m.carries},      {"muxes", m.muxes},
+                {"srls", m.srls},     {"lutrams", m.lutrams},      {"brams", m.brams},
+                {"ramb18", m.ramb18}, {"ramb36", m.ramb36},        {"lut_depth", m.lut_depth},
+                {"cells", cells},     {"yosys_seconds", m.seconds}};
     if (m.layer >= 0) row["layer"] = m.layer;
     if (m.popcount_bits > 0) {
       row["learned_luts"] = m.learned_luts;
@@ -427,6 +430,8 @@ json SynthReport::to_json() const {
           {"srls", srls},
           {"lutrams", lutrams},
           {"brams", brams},
+          {"ramb18", ramb18},
+          {"ramb36", ramb36},
           {"lut_depth", lut_depth},
           {"seconds", seconds},
           {"generate_seconds", generate_seconds},
@@ -436,32 +441,35 @@ json SynthReport::to_json() const {
 std::string SynthReport::table() const {
   // "adder/bit": LUTs besides the learned ones per bit entering the adder trees -- the cost of
   // popcount, level weighting and threshold compares per connection and level. SRL, LUT-RAM and
-  // BRAM hold the line buffers of streaming designs (SRLs and LUT-RAMs are in LUTs too).
+  // block RAM (RAMB18 and RAMB36 cells) hold the line buffers of streaming designs and the weight
+  // memories of tiled layers (SRLs and LUT-RAMs are in LUTs too).
   const bool storage = srls + lutrams + brams > 0;
   auto row = [&](const std::string& label, int64_t l, int64_t f, int64_t c, int64_t m, int depth,
                  const std::string& learned, const std::string& bits, const std::string& per_bit,
-                 int64_t srl, int64_t lutram, int64_t bram) {
+                 int64_t srl, int64_t lutram, int64_t b18, int64_t b36) {
     std::string r = fmt::format("{:<16} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}", label, l,
                                 f, c, m, depth, learned, bits, per_bit);
-    if (storage) r += fmt::format(" {:>6} {:>7} {:>5}", srl, lutram, bram);
+    if (storage) r += fmt::format(" {:>6} {:>7} {:>6} {:>6}", srl, lutram, b18, b36);
     return r + "\n";
   };
   std::string out =
       fmt::format("{:<16} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}", "module", "LUTs", "FFs",
                   "CARRY", "MUXF", "depth", "learned", "pc bits", "adder/bit");
-  out += storage ? fmt::format(" {:>6} {:>7} {:>5}\n", "SRL", "LUTRAM", "BRAM") : "\n";
+  out += storage ? fmt::format(" {:>6} {:>7} {:>6} {:>6}\n", "SRL", "LUTRAM", "RAMB18", "RAMB36")
+                 : "\n";
   int64_t learned = 0, bits = 0;
   for (const auto& m : per_layer) {
     learned += m.learned_luts;
     bits += m.popcount_bits;
     const bool layer = m.popcount_bits > 0;
-    out += row(
-        m.label, m.luts, m.ffs, m.carries, m.muxes, m.lut_depth,
-        layer ? std::to_string(m.learned_luts) : "", layer ? std::to_string(m.popcount_bits) : "",
-        layer ? fmt::format("{:.3f}", m.adder_luts_per_bit()) : "", m.srls, m.lutrams, m.brams);
+    out += row(m.label, m.luts, m.ffs, m.carries, m.muxes, m.lut_depth,
+               layer ? std::to_string(m.learned_luts) : "",
+               layer ? std::to_string(m.popcount_bits) : "",
+               layer ? fmt::format("{:.3f}", m.adder_luts_per_bit()) : "", m.srls, m.lutrams,
+               m.ramb18, m.ramb36);
   }
   out += row("total", luts, ffs, carries, muxes, lut_depth, std::to_string(learned),
-             std::to_string(bits), "", srls, lutrams, brams);
+             std::to_string(bits), "", srls, lutrams, ramb18, ramb36);
   return out;
 }
 
@@ -494,6 +502,9 @@ report_timing_summary -file [file join $here {0}_route_timing.rpt]
           ? fmt::format("One pixel per clock, {} cycles per frame, latency {} cycles from a "
                         "frame's first pixel.",
                         design.frame_pixels, design.latency_cycles)
+      : design.in_ready
+          ? fmt::format("Latency: {} cycles, one input every {} clocks (in_ready).",
+                        design.latency_cycles, design.initiation_interval)
           : fmt::format("Latency: {} cycles, one input per clock.", design.latency_cycles));
 }
 

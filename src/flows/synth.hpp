@@ -42,9 +42,10 @@ struct ModuleSynth {
   int64_t ffs = 0;
   int64_t carries = 0;  // CARRY4 / CARRY8
   int64_t muxes = 0;    // MUXF7/8/9
-  // Storage cells (line buffers of streaming designs): shift-register LUTs (SRL16E, SRLC32E),
-  // LUT-RAM (RAM32M, RAM64X1D, ...; both also counted in luts) and block RAM (RAMB18/36).
-  int64_t srls = 0, lutrams = 0, brams = 0;
+  // Storage cells (line buffers of streaming designs, weight memories of tiled layers):
+  // shift-register LUTs (SRL16E, SRLC32E), LUT-RAM (RAM32M, RAM64X1D, ...; both also counted in
+  // luts) and block RAM (brams: every RAMB18* and RAMB36* cell, and of them ramb18 and ramb36).
+  int64_t srls = 0, lutrams = 0, brams = 0, ramb18 = 0, ramb36 = 0;
   int lut_depth = 0;                     // most LUTs on a register-to-register (or port) path
   std::map<std::string, int64_t> cells;  // every cell type
   double seconds = 0;                    // of the Yosys run that made it
@@ -60,7 +61,8 @@ struct ModuleSynth {
 };
 
 struct SynthReport {
-  int64_t luts = 0, ffs = 0, carries = 0, muxes = 0, srls = 0, lutrams = 0, brams = 0;
+  int64_t luts = 0, ffs = 0, carries = 0, muxes = 0, srls = 0, lutrams = 0, brams = 0, ramb18 = 0,
+          ramb36 = 0;
   int lut_depth = 0;
   std::vector<ModuleSynth> per_layer;  // every module, in pipeline order
   double seconds = 0;                  // wall time of generation + all Yosys runs
@@ -69,7 +71,7 @@ struct SynthReport {
   bool abc9 = false, flatten = false, input_encoder = false, pin_luts = false;
   std::string popcount;  // adder-tree style
   int latency_cycles = 0;
-  int cycles_per_frame = 1;  // streaming designs: pixels per frame; else 1
+  int cycles_per_frame = 1;  // the initiation interval (HdlDesign): 1 for unrolled dense designs
   std::string yosys_version;
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
 

@@ -100,6 +100,51 @@ TEST(YosysSynth, StreamingConvModelReportsArraysWindowsAndLineBuffers) {
   }
 }
 
+// A tiled model: every weight memory lands in block RAM (not LUTs, LUT-RAM or flip-flops), in
+// the row of its layer's tile sequencer; the array rows keep the layer bounds.
+TEST(YosysSynth, TiledLayersKeepTheirWeightsInBlockRam) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  RandomModelSpec spec;
+  spec.input_shape = {1, 4, 4};
+  spec.hidden = {8, 6};
+  spec.num_classes = 4;
+  spec.k = 3;
+  spec.keep_fraction = 0.5;
+  spec.tiling = {2, 4, 5, 1};  // layers 0 and 1 tiled (8 pairs each), the output layer unrolled
+  const Model model = make_random_model(spec);
+  const SynthReport r = synthesize(model, {}, {});
+  EXPECT_EQ(r.cycles_per_frame, 8);
+  int64_t luts = 0, brams = 0;
+  for (const auto& m : r.per_layer) {
+    luts += m.luts;
+    brams += m.brams;
+    if (m.layer >= 0) expect_layer_bounds(m, model.layers[m.layer].num_outputs);
+    if (m.label == "layer 0 tiles" || m.label == "layer 1 tiles") {
+      SCOPED_TRACE(m.label);
+      EXPECT_EQ(m.brams, 1);  // 8 words of a few dozen bits: one RAMB18
+      EXPECT_EQ(m.ramb18 + m.ramb36, m.brams);
+      EXPECT_EQ(m.lutrams, 0);
+      EXPECT_EQ(m.cells.count("RAMB18E2"), 1u);
+    } else {
+      EXPECT_EQ(m.brams, 0) << m.label;
+    }
+  }
+  EXPECT_EQ(luts, r.luts);
+  EXPECT_EQ(brams, 2);
+  EXPECT_EQ(r.brams, 2);
+  EXPECT_EQ(r.ramb18, 2);
+  EXPECT_EQ(r.to_json()["ramb18"].get<int64_t>(), 2);
+  EXPECT_THAT(r.table(), HasSubstr("RAMB18"));
+  EXPECT_THAT(r.table(), HasSubstr("layer 1 tiles"));
+
+  // One tiled layer alone: its array and its sequencer.
+  SynthOptions only;
+  only.layers = {1};
+  const SynthReport one = synthesize(model, {}, only);
+  ASSERT_EQ(one.per_layer.size(), 2u);
+  EXPECT_EQ(one.brams, 1);
+}
+
 TEST(YosysSynth, EncoderAddsLutsOnlyToTheInputStage) {
   LUTNET_REQUIRE_TOOL("yosys");
   const Model model = tiny_model(22, 4, 2, 3);  // 3-bit thermometer code
