@@ -54,12 +54,22 @@ void add_hdl(CLI::App& app) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    int tiled = 0;
+    int64_t weight_bits = 0;
+    for (const auto& hw : d.layers) {
+      tiled += hw.tiled;
+      weight_bits += int64_t{hw.weight_words} * hw.weight_word_bits;
+    }
     const std::string timing =
-        d.streaming
+        d.streaming ? fmt::format(
+                          "a pixel of {} bits per clock, {} cycles per frame, latency {} "
+                          "cycles from a frame's first pixel",
+                          d.input_width, d.frame_pixels, d.latency_cycles)
+        : d.in_ready
             ? fmt::format(
-                  "a pixel of {} bits per clock, {} cycles per frame, latency {} "
-                  "cycles from a frame's first pixel",
-                  d.input_width, d.frame_pixels, d.latency_cycles)
+                  "{} tiled layer(s) ({} weight-memory bits), one input every {} cycles "
+                  "(initiation interval, in_ready), latency {} cycles, in_data {} bits",
+                  tiled, weight_bits, d.initiation_interval, d.latency_cycles, d.input_width)
             : fmt::format("latency {} cycles, in_data {} bits", d.latency_cycles, d.input_width);
     fmt::print(
         "wrote {} ({:.1f} MB): top {}, {}; {} learned LUTs, {} free connections "

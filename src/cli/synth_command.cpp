@@ -141,11 +141,11 @@ void add_synth(CLI::App& app) {
                r.seconds);
     if (r.cycles_per_frame > 1)
       fmt::print(
-          "streaming: {} cycles per frame, {:.0f} frames/s at 200 MHz ({:.1f} frames/s per "
-          "1000 LUTs); line buffers: {} SRL, {} LUT-RAM, {} BRAM cells\n",
-          r.cycles_per_frame, 200e6 / r.cycles_per_frame,
+          "{}: {} cycles per frame, {:.0f} frames/s at 200 MHz ({:.1f} frames/s per "
+          "1000 LUTs); {}: {} SRL, {} LUT-RAM, {} RAMB18, {} RAMB36 cells\n",
+          r.tiled ? "tiled" : "streaming", r.cycles_per_frame, 200e6 / r.cycles_per_frame,
           200e6 / r.cycles_per_frame / static_cast<double>(std::max<int64_t>(1, r.luts)) * 1000,
-          r.srls, r.lutrams, r.brams);
+          r.tiled ? "weight memories" : "line buffers", r.srls, r.lutrams, r.ramb18, r.ramb36);
     if (!args->json.empty()) write_file_atomically(args->json, r.to_json().dump(2) + "\n");
   });
 }

@@ -264,6 +264,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.popcount = hdl::popcount_style_name(h.popcount);
   report.latency_cycles = design.latency_cycles;
   report.cycles_per_frame = design.initiation_interval;
+  report.tiled = design.in_ready;
 
   // A selected layer's modules: its LUT array (or dense module) and its stream stage (window,
   // line buffer), which carries no layer index.
@@ -423,6 +424,7 @@ json SynthReport::to_json() const {
           {"popcount", popcount},
           {"latency_cycles", latency_cycles},
           {"cycles_per_frame", cycles_per_frame},
+          {"tiled", tiled},
           {"luts", luts},
           {"ffs", ffs},
           {"carries", carries},

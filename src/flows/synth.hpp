@@ -72,6 +72,7 @@ struct SynthReport {
   std::string popcount;  // adder-tree style
   int latency_cycles = 0;
   int cycles_per_frame = 1;  // the initiation interval (HdlDesign): 1 for unrolled dense designs
+  bool tiled = false;        // the design has tiled layers (in_ready)
   std::string yosys_version;
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
 
