@@ -68,6 +68,7 @@ TEST(VerilatorTiled, RtlEqualsReferenceForSeveralKAndN) {
       {3, 1, 1, 2, {10}, 5, 3},    // one output tile, 3 levels, adder pipeline
       {6, 3, 2, 2, {8}, 2, 1, 2},  // 2-bit thermometer input (32 bits), encoder, LUTn primitives
       {2, 1, 4, 1, {8, 4}, 4},     // one input tile; K = 2, N = 1 is the XNOR baseline's shape
+      {4, 1, 1, 1, {8}, 3},        // one tile pair: an input every clock, in_ready always high
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const TiledCase& c = cases[i];

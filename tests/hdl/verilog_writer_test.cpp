@@ -16,6 +16,7 @@
 #include "core/input_encoding.hpp"
 #include "core/random_model.hpp"
 #include "core/reference_evaluator.hpp"
+#include "core/tiling.hpp"
 
 namespace lutnet::hdl {
 namespace {
@@ -507,6 +508,36 @@ TEST(VerilogWriter, TiledTimingIsStatedAndAddsUp) {
   EXPECT_FALSE(plain.in_ready);
   EXPECT_EQ(plain.initiation_interval, 1);
   EXPECT_THAT(plain.verilog, ::testing::Not(HasSubstr("in_ready")));
+}
+
+// Corner cases of the sequencer: one tile pair (in_ready always high), and a tiled layer with
+// no kept position at all (no weight memory, constant accumulators).
+TEST(VerilogWriter, TiledLayersWithOnePairOrNothingKept) {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 2, 4};
+  spec.hidden = {4};
+  spec.num_classes = 2;
+  spec.levels = 2;
+  spec.tiling = {1, 1, 4, 2};
+  const Model one_pair = make_random_model(spec);
+  const HdlDesign d = generate_verilog(one_pair, {});
+  EXPECT_EQ(d.initiation_interval, 1);
+  EXPECT_THAT(d.verilog, HasSubstr("assign in_ready = 1'b1;"));
+  check_against_reference(one_pair, {}, 3);
+
+  spec.tiling = {2, 2, 3, 1};
+  Model empty = make_random_model(spec);
+  Layer& layer = empty.layers[0];
+  std::fill(layer.tiling.mask.begin(), layer.tiling.mask.end(), 0);
+  std::fill(layer.tiling.tables.begin(), layer.tiling.tables.end(), 0);
+  std::fill(layer.tiling.weight_bits.begin(), layer.tiling.weight_bits.end(), 0);
+  lower_tiling(layer, "test");
+  validate(empty);
+  const HdlDesign e = generate_verilog(empty, {});
+  EXPECT_EQ(e.layers[0].weight_word_bits, 0);
+  EXPECT_THAT(e.verilog, HasSubstr("no kept tile position: no weight bits"));
+  EXPECT_THAT(e.verilog, ::testing::Not(HasSubstr("reg [0:0] weights")));
+  check_against_reference(empty, {}, 4);
 }
 
 TEST(VerilogWriter, TiledConvLayersAreRefused) {
