@@ -10,6 +10,8 @@
 // into T[a]. The 2^K vertex products are never formed.
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace lutnet::train {
 
 struct LutWiring {
@@ -18,6 +20,13 @@ struct LutWiring {
   torch::Tensor perms;        // int32 [K, N_in]; row 0 is the identity
   int64_t num_outputs = 0;
 };
+
+// The instruction set of the fused kernel's sample loops: the best this CPU has, unless a test
+// picks another (every ISA gives the same bits).
+enum class LutKernelIsa { kScalar, kAvx2, kAvx512 };
+std::vector<LutKernelIsa> available_lut_kernel_isas();
+LutKernelIsa lut_kernel_isa();
+void set_lut_kernel_isa(LutKernelIsa isa);  // throws lutnet::Error if the CPU lacks it
 
 // s: [B, L, N_in] with entries +-1 (any float; > 0 means +1). tables: [L, C, 2^K].
 // Returns [B, L, N_out]: per output and level, the sum of the selected table entries.

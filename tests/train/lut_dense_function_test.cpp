@@ -45,6 +45,47 @@ TEST_P(LutDenseTest, FusedMatchesNaiveForwardAndGradients) {
 
 INSTANTIATE_TEST_SUITE_P(AllK, LutDenseTest, ::testing::Values(2, 3, 4, 5, 6));
 
+// Every ISA this CPU has and 1 or 2 threads: the same forward values and input gradients, bit
+// for bit; table gradients bit for bit at a given thread count.
+TEST(LutDense, EveryIsaAndThreadCountGivesTheSameBits) {
+  const int64_t k = 5, n_in = 53, n_out = 13, conns = 200, batch = 70, levels = 2;
+  const auto wiring = random_wiring(n_in, n_out, conns, k, 7);
+  const auto s_data = torch::randint(0, 2, {batch, levels, n_in}).to(torch::kFloat) * 2 - 1;
+  const auto t_data = torch::rand({levels, conns, int64_t{1} << k}) * 2 - 1;
+  const auto upstream = torch::randn({batch, levels, n_out});
+  const LutKernelIsa original = lut_kernel_isa();
+  const int original_threads = torch::get_num_threads();
+  struct Result {
+    torch::Tensor y, grad_s, grad_t;
+  };
+  auto run = [&](LutKernelIsa isa, int threads) {
+    set_lut_kernel_isa(isa);
+    torch::set_num_threads(threads);
+    auto s = s_data.clone().requires_grad_();
+    auto t = t_data.clone().requires_grad_();
+    const auto y = lut_dense(s, t, wiring);
+    (y * upstream).sum().backward();
+    return Result{y.detach(), s.grad(), t.grad()};
+  };
+  const Result base = run(LutKernelIsa::kScalar, 1);
+  for (const LutKernelIsa isa : available_lut_kernel_isas()) {
+    for (const int threads : {1, 2}) {
+      SCOPED_TRACE(testing::Message()
+                   << "isa " << static_cast<int>(isa) << ", threads " << threads);
+      const Result r = run(isa, threads);
+      EXPECT_TRUE(torch::equal(r.y, base.y));
+      EXPECT_TRUE(torch::equal(r.grad_s, base.grad_s));
+      if (threads == 1) {
+        EXPECT_TRUE(torch::equal(r.grad_t, base.grad_t));
+      }
+      EXPECT_TRUE(torch::allclose(r.grad_t, base.grad_t, 1e-5, 1e-6));
+      EXPECT_TRUE(torch::equal(r.grad_t, run(isa, threads).grad_t)) << "not deterministic";
+    }
+  }
+  set_lut_kernel_isa(original);
+  torch::set_num_threads(original_threads);
+}
+
 TEST(LutDense, ForwardIsTableLookupWithInputZeroAsLeastSignificantBit) {
   // One connection, K=2: input 0 = +1, its extra input = -1 -> address 0b01 = 1.
   LutWiring w;
