@@ -81,6 +81,13 @@ std::string tap_expression(const WindowTap& t, int pixel_bits) {
   return fmt::format("line[{}]", (t.back - 1) * pixel_bits + t.bit);
 }
 
+// The window's bits: x[i] from taps[i].
+void window_taps(std::ostringstream& out, const std::vector<WindowTap>& taps, int pixel_bits) {
+  out << fmt::format("  wire [{}:0] x;\n", static_cast<int>(taps.size()) - 1);
+  for (size_t i = 0; i < taps.size(); ++i)
+    out << fmt::format("  assign x[{}] = {};\n", i, tap_expression(taps[i], pixel_bits));
+}
+
 // out_valid = window_valid delayed by `latency` clocks.
 void valid_delay(std::ostringstream& out, int latency) {
   out << fmt::format("  reg [{}:0] valid_q;\n", latency - 1);
@@ -109,11 +116,30 @@ std::string conv_stream_module(const std::string& name, const StreamWindow& wind
   stream_ports(out, name, window.pixel_bits,
                fmt::format("output wire {}out_pixel", range(out_bits)));
   window_controller(out, window);
-  out << fmt::format("  wire [{}:0] x;\n", static_cast<int>(taps.size()) - 1);
-  for (size_t i = 0; i < taps.size(); ++i)
-    out << fmt::format("  assign x[{}] = {};\n", i, tap_expression(taps[i], window.pixel_bits));
+  window_taps(out, taps, window.pixel_bits);
   valid_delay(out, array_latency);
   out << fmt::format("  {} u_array (.clk(clk), .x(x), .y(out_pixel));\n", array_module);
+  out << "endmodule\n";
+  return out.str();
+}
+
+std::string tiled_conv_stream_module(const std::string& name, const StreamWindow& window,
+                                     const std::vector<WindowTap>& taps,
+                                     const std::string& sequencer_module, int out_bits,
+                                     const std::string& comment) {
+  check_window(window);
+  std::ostringstream out;
+  comment_lines(out, comment);
+  stream_ports(out, name, window.pixel_bits,
+               fmt::format("output wire {}out_pixel", range(out_bits)));
+  window_controller(out, window);
+  window_taps(out, taps, window.pixel_bits);
+  out << "  // The sequencer latches the window and walks its tile pairs; y then holds the "
+         "pixel.\n";
+  out << fmt::format(
+      "  {} u_tiles (.clk(clk), .rst(rst), .in_valid(window_valid), .x(x), .out_valid(out_valid), "
+      ".y(out_pixel));\n",
+      sequencer_module);
   out << "endmodule\n";
   return out.str();
 }

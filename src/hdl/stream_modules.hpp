@@ -8,7 +8,8 @@
 // Every stage has the same stream ports: clk, rst, in_valid, in_pixel (all channels and levels of
 // one pixel, bit l * C + c = level l of channel c, group order for the encoded input), out_valid
 // and the output. Pixels arrive in raster order, one per clock at most, with gaps allowed; frames
-// follow each other back to back or with gaps.
+// follow each other back to back or with gaps. A tiled conv stage needs its windows at least its
+// tile pairs apart (the top paces the input pixels, docs/hardware.md §1d).
 #include <string>
 #include <vector>
 
@@ -43,6 +44,16 @@ struct StreamWindow {
 std::string conv_stream_module(const std::string& name, const StreamWindow& window,
                                const std::vector<WindowTap>& taps, const std::string& array_module,
                                int array_latency, int out_bits, const std::string& comment);
+
+// A tiled conv stage: the same line buffer and window controller, and the tile sequencer
+// `sequencer_module` of the layer (ports clk, rst, in_valid, x, out_valid, y; tiled_modules.hpp),
+// which latches each completed window (x[i] from taps[i]) and, its tile pairs walked, marks
+// out_pixel = y with out_valid. Windows must come at least the layer's tile pairs apart: the
+// top's in_ready paces the input pixels so.
+std::string tiled_conv_stream_module(const std::string& name, const StreamWindow& window,
+                                     const std::vector<WindowTap>& taps,
+                                     const std::string& sequencer_module, int out_bits,
+                                     const std::string& comment);
 
 // A max-pool stage over `channels` channels of `levels` levels: per channel, the largest code
 // (level 0 most significant) of the window; registered (latency 1).

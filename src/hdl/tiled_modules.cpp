@@ -61,7 +61,9 @@ std::string tiled_layer_module(const TiledLayerText& t) {
       "module {} (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n"
       "  input wire [{}:0] x,\n  output wire out_valid,\n  output wire [{}:0] y\n);\n",
       t.name, xw - 1, t.output_width - 1);
-  out << "  // The frame, latched when it arrives: the tile pairs read it for the next clocks.\n";
+  out << fmt::format(
+      "  // The {}, latched when it arrives: the tile pairs read it for the next clocks.\n",
+      t.unit);
   out << fmt::format("  reg [{}:0] xq;\n  always @(posedge clk)\n    if (in_valid) xq <= x;\n",
                      xw - 1);
   out << fmt::format(
@@ -129,11 +131,11 @@ std::string tiled_layer_module(const TiledLayerText& t) {
   }
   out << "  end\n";
   out << fmt::format(
-      "  // out_valid: y holds every output of the frame, {0} clocks after its last pair.\n"
+      "  // out_valid: y holds every output of the {4}, {0} clocks after its last pair.\n"
       "  reg [{1}:0] valid_q;\n  always @(posedge clk)\n"
       "    valid_q <= rst ? {2}'d0 : {{valid_q[{3}:0], run && last_pair}};\n"
       "  assign out_valid = valid_q[{1}];\nendmodule\n",
-      valid_stages, valid_stages - 1, valid_stages, valid_stages - 2);
+      valid_stages, valid_stages - 1, valid_stages, valid_stages - 2, t.unit);
   return out.str();
 }
 

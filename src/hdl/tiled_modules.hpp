@@ -1,10 +1,11 @@
 #pragma once
-// The tile sequencer of a tiled dense layer in hardware (DESIGN.md §9): it latches the layer's
-// input when a frame arrives, walks the tm x tn tile pairs one per clock (input tiles inner), and
-// feeds the layer's LUT array module one input tile and one word of the weight memory per clock.
-// The array module (a netlist, verilog_writer.cpp) holds the LUTs, popcounts, accumulators and
-// the threshold tree. Plain Verilog-2005 text; the weight memory is a ROM initialised in an
-// `initial` block and read synchronously, marked for block RAM.
+// The tile sequencer of a tiled layer in hardware (DESIGN.md §9): it latches the layer's input
+// (a dense layer's frame, or the window of one output pixel of a conv layer) when it arrives, walks
+// the tm x tn tile pairs one per clock (input tiles inner), and feeds the layer's LUT array module
+// one input tile and one word of the weight memory per clock. The array module (a netlist,
+// verilog_writer.cpp) holds the LUTs, popcounts, accumulators and the threshold tree. Plain
+// Verilog-2005 text; the weight memory is a ROM initialised in an `initial` block and read
+// synchronously, marked for block RAM.
 //
 // Ports: clk, rst, in_valid, x (the whole input), out_valid, y (the output register). A frame
 // taken on a clock with in_valid is done tiled_layer_latency clocks later, when out_valid is high
@@ -23,8 +24,9 @@ struct TiledLayerText {
   // Ports clk, x, w, first, done, to, acc_q -> acc (registered), out, write (combinational):
   // y takes the bits of output tile t from `out` on a clock with write[t].
   std::string array_module;
-  std::string comment;  // printed above the module
-  int levels = 1;       // the input: levels bit-planes of num_inputs bits, x[l*num_inputs+i]
+  std::string comment;         // printed above the module
+  std::string unit = "frame";  // what one input is, in comments ("window" for a conv layer)
+  int levels = 1;              // the input: levels bit-planes of num_inputs bits, x[l*num_inputs+i]
   int num_inputs = 0;
   int tm = 1, tn = 1;
   int output_width = 0;  // bits of y

@@ -137,7 +137,6 @@ class Generator {
       : model_(model), options_(options), netlists_(netlists), analysis_(analyze(model)) {}
 
   HdlDesign run() {
-    check_tiled_layers();
     HdlDesign d =
         model_.layers.front().kind == LayerKind::kLutDense ? run_vector() : run_streaming();
     std::string verilog = file_header(d) + d.modules.back().verilog;
@@ -148,25 +147,6 @@ class Generator {
   }
 
  private:
-  // Tiled hardware exists for dense layers of all-dense models only.
-  void check_tiled_layers() const {
-    const bool streaming = model_.layers.front().kind != LayerKind::kLutDense;
-    for (size_t i = 0; i < model_.layers.size(); ++i) {
-      const Layer& layer = model_.layers[i];
-      if (!layer.tiling.enabled()) continue;
-      if (layer.kind != LayerKind::kLutDense)
-        throw Error(fmt::format(
-            "layer {}: a tiled {} layer has no hardware form (the tiled RTL covers lut_dense "
-            "layers only)",
-            i, layer_kind_name(layer.kind)));
-      if (streaming)
-        throw Error(fmt::format(
-            "layer {}: a tiled lut_dense layer after conv or pool layers has no hardware form "
-            "(tiled RTL needs a model of dense layers only)",
-            i));
-    }
-  }
-
   HdlDesign start_design() const {
     HdlDesign d;
     d.top_name = options_.top_name;
@@ -208,7 +188,7 @@ class Generator {
     for (size_t i = 0; i < model_.layers.size(); ++i) {
       LayerHardware hw;
       if (model_.layers[i].tiling.enabled()) {
-        add_tiled_layer(d, static_cast<int>(i), hw);
+        add_tiled_layer(d, static_cast<int>(i), hw, name(fmt::format("layer{}", i)));
       } else {
         std::string text =
             layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i)));
@@ -237,41 +217,57 @@ class Generator {
     return d;
   }
 
-  // A tiled dense layer: its array module (the netlist, layer `index`) and the tile sequencer
-  // around it (hw.module).
-  void add_tiled_layer(HdlDesign& d, int index, LayerHardware& hw) {
+  // A tiled layer: its array module (the netlist, layer `index`) and the tile sequencer
+  // `sequencer` around it (hw.module and hw.sequencer_module; a conv stage replaces hw.module by
+  // its window stage, which holds the sequencer). Dense: the sequencer reads the layer's input
+  // vector; conv: the window of one output pixel, and its outputs are that pixel's channels.
+  void add_tiled_layer(HdlDesign& d, int index, LayerHardware& hw, const std::string& sequencer) {
     const Layer& layer = model_.layers[index];
     const Tiling& t = layer.tiling;
+    const bool conv = layer.kind == LayerKind::kLutConv2d;
     TiledLayerText text;
-    text.name = name(fmt::format("layer{}", index));
+    text.name = sequencer;
     text.array_module = name(fmt::format("layer{}_array", index));
     std::string array_stub;
     const std::string array_text = tiled_array_module(index, hw, d, text, &array_stub);
     d.modules.push_back(
         {text.array_module, fmt::format("layer {}", index), index, array_text, array_stub});
     hw.module = text.name;
+    hw.sequencer_module = text.name;
     hw.array_module = text.array_module;
     hw.latency_cycles = tiled_layer_latency(t.tile_pairs(), text.array_stages);
+    const char* frame = conv ? "window" : "frame";
+    text.unit = frame;
     text.comment = fmt::format(
-        "Layer {0} (lut_dense, tiled): {1} tiles of {2} outputs x {3} tiles of {4} inputs; one "
+        "Layer {0} ({12}, tiled): {1} tiles of {2} {13} x {3} tiles of {4} {14}; one "
         "array of\n{2} x {4} K = {5} LUTs ({6} kept positions, {7} weight bit(s) each from the "
         "weight memory)\nreused over the {8} tile pairs, one pair per clock (module {9}).\n"
-        "A frame taken with in_valid is latched; out_valid comes {10} clocks later, and from "
-        "then y\nholds the frame's outputs for {11} clock(s) at least. The next frame may come {8} "
+        "A {15} taken with in_valid is latched; out_valid comes {10} clocks later, and from "
+        "then y\nholds the {15}'s outputs for {11} clock(s) at least. The next {15} may come {8} "
         "clocks\nafter the previous one, not earlier.\n",
         index, t.tm, t.tile_outputs(), t.tn, t.tile_inputs(), t.k, hw.weight_word_bits / t.n, t.n,
-        t.tile_pairs(), text.array_module, hw.latency_cycles, t.tn);
-    text.comment +=
-        layer.output == LayerOutput::kArgmax
-            ? fmt::format("y[{0}*o+{1}:{0}*o] = acc of output o (unsigned).", d.score_width,
-                          d.score_width - 1)
-            : fmt::format("y[b*{0}+o] = residual-sign bit b of output o.", layer.num_outputs);
+        t.tile_pairs(), text.array_module, hw.latency_cycles, t.tn, layer_kind_name(layer.kind),
+        conv ? "output channels" : "outputs", conv ? "window positions" : "inputs", frame);
+    if (conv)
+      text.comment +=
+          fmt::format("x[l*{0}+w] = level l of window position w = (c * {1} + ky) * {2} + kx.\n",
+                      layer.num_inputs, layer.kernel_h, layer.kernel_w);
+    text.comment += layer.output == LayerOutput::kArgmax
+                        ? fmt::format("y[{0}*o+{1}:{0}*o] = acc of output o (unsigned).",
+                                      d.score_width, d.score_width - 1)
+                        : fmt::format("y[b*{0}+o] = residual-sign bit b of output {1}o.",
+                                      layer.num_outputs, conv ? "channel " : "");
     d.modules.push_back(
-        {text.name, fmt::format("layer {} tiles", index), -1, tiled_layer_module(text), ""});
+        {text.name, fmt::format("layer {} tiles", index), -1, tiled_layer_module(text),
+         stub(text.name,
+              fmt::format("input wire rst,\n  input wire in_valid,\n  input wire [{}:0] x",
+                          layer.input_levels * layer.num_inputs - 1),
+              fmt::format("out_valid,\n  output reg [{}:0] y", hw.output_width - 1), 0)});
   }
 
-  // Pixels stream in, one per clock: conv and pool stages (line buffer, window, LUT array or
-  // pooling), then a collector and the dense tail of run_vector.
+  // Pixels stream in, one per clock (with tiled layers one every pixel_interval clocks, in_ready):
+  // conv and pool stages (line buffer, window, LUT array, tile sequencer or pooling), then a
+  // collector and the dense tail of run_vector.
   HdlDesign run_streaming() {
     HdlDesign d = start_design();
     d.streaming = true;
@@ -282,14 +278,18 @@ class Generator {
           "a model that starts with a conv or pool layer needs an image input shape "
           "(C x H x W or H x W)");
     d.frame_pixels = in.height * in.width;
-    d.initiation_interval = d.frame_pixels;
+    d.pixel_interval = stream_pixel_interval(shapes, d.frame_pixels);
+    d.initiation_interval = d.pixel_interval * d.frame_pixels;
+    for (const Layer& layer : model_.layers) d.in_ready |= layer.tiling.enabled();
     add_input_stage(d, in.channels / in.group,
                     bits_read_by(model_.layers[0], analysis_[0], in,
                                  /*stream_producer=*/true));
     // The timing model: cycle at which each output of the current stage is valid, for one frame
-    // whose pixels enter on cycles 0, 1, ...; the input register adds one.
+    // whose pixels enter on cycles 0, R, 2R, ... (R = pixel_interval); the input register adds
+    // one.
     std::vector<long long> times;
-    for (int p = 0; p < d.frame_pixels; ++p) times.push_back(p + 1);
+    for (int p = 0; p < d.frame_pixels; ++p)
+      times.push_back(static_cast<long long>(p) * d.pixel_interval + 1);
     StreamSignal prev{"x0", "x0_valid", in.levels * in.channels, true};
     for (size_t i = 0; i < model_.layers.size(); ++i) {
       const Layer& layer = model_.layers[i];
@@ -304,12 +304,16 @@ class Generator {
       hw.valid_signal = fmt::format("layer{}_valid", i);
       if (layer.kind == LayerKind::kLutDense) {
         if (prev.stream) prev = add_flatten(d, static_cast<int>(i), shapes[i], prev, times);
-        d.modules.push_back(
-            {"", fmt::format("layer {}", i), static_cast<int>(i),
-             layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i))), ""});
-        d.modules.back().name = hw.module;
-        d.modules.back().stub = stub(hw.module, fmt::format("input wire [{}:0] x", prev.bits - 1),
-                                     "y", hw.output_width);
+        if (layer.tiling.enabled()) {
+          add_tiled_layer(d, static_cast<int>(i), hw, name(fmt::format("layer{}", i)));
+        } else {
+          d.modules.push_back(
+              {"", fmt::format("layer {}", i), static_cast<int>(i),
+               layer_module(static_cast<int>(i), hw, d, name(fmt::format("layer{}", i))), ""});
+          d.modules.back().name = hw.module;
+          d.modules.back().stub = stub(hw.module, fmt::format("input wire [{}:0] x", prev.bits - 1),
+                                       "y", hw.output_width);
+        }
         times = {times.back() + hw.latency_cycles};
       } else {
         times = add_window_stage(d, static_cast<int>(i), shapes[i], shapes[i + 1], hw, times);
@@ -324,6 +328,36 @@ class Generator {
     add_argmax(d);
     d.modules.push_back({options_.top_name, "top", -1, streaming_top_module(d), ""});
     return d;
+  }
+
+  // The cycles between two input pixels, R. Every stage emits at most one output pixel per input
+  // pixel, each a fixed latency after the input pixel that completed its window, so the windows
+  // (or, behind a collector, the frames) that reach a layer are triggered by distinct input
+  // pixels, and two of them that are g input pixels apart are at least g * R cycles apart. A
+  // tiled layer must have finished one window (frame) before the next comes: R * g >= its tile
+  // pairs, g the fewest input pixels between two consecutive windows of the layer over a stream of
+  // frames (1 for a stride-1 conv on the input, the stride behind strided stages, frame_pixels for
+  // a dense layer). R = the largest ceil(pairs / g), 1 without tiled layers.
+  int stream_pixel_interval(const std::vector<ActivationShape>& shapes, int frame_pixels) const {
+    std::vector<long long> t(static_cast<size_t>(frame_pixels));  // input pixel of each event
+    for (int p = 0; p < frame_pixels; ++p) t[static_cast<size_t>(p)] = p;
+    int r = 1;
+    for (size_t i = 0; i < model_.layers.size(); ++i) {
+      const Layer& layer = model_.layers[i];
+      if (layer.kind == LayerKind::kLutDense) {
+        t = {t.back()};  // one frame per frame's last pixel
+      } else {
+        const ActivationShape& in = shapes[i];
+        t = window_output_times(
+            {in.height, in.width, layer.kernel_h, layer.kernel_w, layer.stride, 1}, t, 0);
+      }
+      if (!layer.tiling.enabled()) continue;
+      long long gap = frame_pixels + t.front() - t.back();  // to the next frame's first window
+      for (size_t k = 0; k + 1 < t.size(); ++k) gap = std::min(gap, t[k + 1] - t[k]);
+      const long long pairs = layer.tiling.tile_pairs();
+      r = std::max(r, static_cast<int>((pairs + gap - 1) / gap));
+    }
+    return r;
   }
 
   // A wire of the streaming top and its valid; `stream` when it carries pixels.
@@ -379,12 +413,6 @@ class Generator {
            ""});
       return window_output_times(window, times, 1);
     }
-    const std::string array = name(fmt::format("layer{}_array", index));
-    const std::string array_text = layer_module(index, hw, d, array);
-    d.modules.push_back(
-        {array, fmt::format("layer {}", index), index, array_text,
-         stub(array, fmt::format("input wire [{}:0] x", in.levels * layer.num_inputs - 1), "y",
-              hw.output_width)});
     std::vector<WindowTap> taps;
     const int area = layer.kernel_h * layer.kernel_w;
     for (int l = 0; l < in.levels; ++l)
@@ -392,6 +420,28 @@ class Generator {
         const int c = w / area, ky = w % area / layer.kernel_w, kx = w % layer.kernel_w;
         taps.push_back({window.back(ky, kx), l * in.channels + c});
       }
+    if (layer.tiling.enabled()) {
+      const std::string sequencer = name(fmt::format("layer{}_tiles", index));
+      add_tiled_layer(d, index, hw, sequencer);
+      d.modules.push_back(
+          {module, fmt::format("layer {} window", index), -1,
+           tiled_conv_stream_module(
+               module, window, taps, sequencer, hw.output_width,
+               fmt::format("Layer {} (lut_conv2d, tiled): line buffer and ", index) + geometry +
+                   fmt::format("\nx[l*{} + w] = level l of window position w, latched by the "
+                               "tile sequencer {}; latency {} cycle(s).\nWindows must come at "
+                               "least {} cycles apart (the top's in_ready paces the pixels).",
+                               layer.num_inputs, sequencer, hw.latency_cycles, hw.busy_cycles)),
+           ""});
+      hw.module = module;
+      return window_output_times(window, times, hw.latency_cycles);
+    }
+    const std::string array = name(fmt::format("layer{}_array", index));
+    const std::string array_text = layer_module(index, hw, d, array);
+    d.modules.push_back(
+        {array, fmt::format("layer {}", index), index, array_text,
+         stub(array, fmt::format("input wire [{}:0] x", in.levels * layer.num_inputs - 1), "y",
+              hw.output_width)});
     d.modules.push_back(
         {module, fmt::format("layer {} window", index), -1,
          conv_stream_module(module, window, taps, array, hw.latency_cycles, hw.output_width,
@@ -409,7 +459,9 @@ class Generator {
   std::string streaming_top_module(const HdlDesign& d) const {
     std::ostringstream out;
     const ActivationShape in = input_activation_shape(model_.input);
-    out << "//\n// Top module " << options_.top_name << ": a pixel stream, one pixel per clock.\n";
+    const int r = d.pixel_interval;
+    out << "//\n// Top module " << options_.top_name << ": a pixel stream, one pixel per "
+        << (d.in_ready ? fmt::format("{} clock(s) at most (tiled layers).\n", r) : "clock.\n");
     out << fmt::format(
         "// A frame is {}x{} pixels in raster order; in_data carries all {} channel(s) of one "
         "pixel:\n",
@@ -418,20 +470,39 @@ class Generator {
       out << "// in_data[8c+7:8c] = channel c (8 bits), encoded in hardware.\n";
     else
       out << fmt::format("// in_data[c*{0}+j] = (channel c >= threshold j).\n", in.group);
+    if (d.in_ready)
+      out << fmt::format(
+          "// A pixel is taken on a clock with in_valid and in_ready; hold in_valid and in_data "
+          "until\n// then. in_ready rises {0} clock(s) after a pixel was taken: every stage then "
+          "sees its\n// pixels (windows) at least {0} clocks apart, and every tiled layer has "
+          "finished one window\n// (or frame) before the next reaches it. Gaps are allowed "
+          "anywhere, and frames may follow\n// back to back, so a frame takes {0} x {1} = {2} "
+          "cycles at best (the initiation interval).\n// out_valid, out_class and out_scores come "
+          "{3} cycles after the clock that took the frame's\n// first pixel when its pixels are "
+          "taken every {0} clocks.\n",
+          r, d.frame_pixels, d.initiation_interval, d.latency_cycles);
+    else
+      out << fmt::format(
+          "// in_valid marks a pixel; gaps are allowed, and frames may follow back to back, so a "
+          "frame\n// takes {} cycles at best (the initiation interval). out_valid, out_class and "
+          "out_scores\n// come {} cycles after the frame's first pixel when its pixels come back "
+          "to back.\n",
+          d.frame_pixels, d.latency_cycles);
     out << fmt::format(
-        "// in_valid marks a pixel; gaps are allowed, and frames may follow back to back, so a "
-        "frame\n// takes {} cycles at best (the initiation interval). out_valid, out_class and "
-        "out_scores\n// come {} cycles after the frame's first pixel when its pixels come back to "
-        "back.\n// out_class is the index of the first maximum of the {} scores; score c is "
-        "out_scores[{}*c+{}:{}*c].\n// rst clears the valid signals and the window counters.\n",
-        d.frame_pixels, d.latency_cycles, d.num_classes, d.score_width, d.score_width - 1,
-        d.score_width);
+        "// out_class is the index of the first maximum of the {} scores; score c is "
+        "out_scores[{}*c+{}:{}*c].\n// rst clears the valid signals{} the window counters{}.\n",
+        d.num_classes, d.score_width, d.score_width - 1, d.score_width, d.in_ready ? "," : " and",
+        d.in_ready ? " and the rate limiter" : "");
     out << fmt::format(
         "module {} (\n  input wire clk,\n  input wire rst,\n  input wire in_valid,\n  input "
-        "wire [{}:0] in_data,\n  output reg out_valid,\n  output wire [{}:0] out_class,\n  "
+        "wire [{}:0] in_data,\n{}  output reg out_valid,\n  output wire [{}:0] out_class,\n  "
         "output wire [{}:0] out_scores\n);\n",
-        options_.top_name, d.input_width - 1, d.class_width - 1, d.num_classes * d.score_width - 1);
-    out << "  reg x0_valid;\n  always @(posedge clk) x0_valid <= rst ? 1'b0 : in_valid;\n";
+        options_.top_name, d.input_width - 1, d.in_ready ? "  output wire in_ready,\n" : "",
+        d.class_width - 1, d.num_classes * d.score_width - 1);
+    if (d.in_ready)
+      out << rate_limiter(r, "pixel");
+    else
+      out << "  reg x0_valid;\n  always @(posedge clk) x0_valid <= rst ? 1'b0 : in_valid;\n";
     out << fmt::format("  wire [{}:0] x0;\n", in.channels - 1);
     out << fmt::format("  {} u_input (.clk(clk), .data(in_data), .x(x0));\n", name("input"));
     for (const auto& hw : d.layers) {
@@ -512,20 +583,7 @@ class Generator {
         "wire [{}:0] in_data,\n  output wire in_ready,\n  output reg out_valid,\n  output wire "
         "[{}:0] out_class,\n  output wire [{}:0] out_scores\n);\n",
         options_.top_name, d.input_width - 1, d.class_width - 1, d.num_classes * d.score_width - 1);
-    if (ii > 1) {
-      const int gw = bit_width(ii - 1);
-      out << fmt::format(
-          "  // Rate limiter: clocks until the next input may be taken.\n"
-          "  reg [{0}:0] wait_q;\n  assign in_ready = wait_q == {1}'d0;\n"
-          "  always @(posedge clk)\n    if (rst) wait_q <= {1}'d0;\n"
-          "    else if (in_valid && in_ready) wait_q <= {1}'d{2};\n"
-          "    else if (!in_ready) wait_q <= wait_q - {1}'d1;\n",
-          gw - 1, gw, ii - 1);
-    } else {
-      out << "  assign in_ready = 1'b1;\n";
-    }
-    out << "  reg x0_valid;\n  always @(posedge clk) x0_valid <= rst ? 1'b0 : in_valid && "
-           "in_ready;\n";
+    out << rate_limiter(ii, "input");
     out << fmt::format("  wire [{}:0] x0;\n", model_.input.num_bits() - 1);
     out << fmt::format("  {} u_input (.clk(clk), .data(in_data), .x(x0));\n", name("input"));
     for (const auto& hw : d.layers) {
@@ -540,6 +598,27 @@ class Generator {
         last.valid_signal, name("argmax"), last.output_signal);
     out << "endmodule\n";
     return out.str();
+  }
+
+  // in_ready, high `interval` clocks after an input was taken, and x0_valid, the taken input
+  // registered.
+  static std::string rate_limiter(int interval, const char* what) {
+    std::string out;
+    if (interval > 1) {
+      const int gw = bit_width(interval - 1);
+      out = fmt::format(
+          "  // Rate limiter: clocks until the next {3} may be taken.\n"
+          "  reg [{0}:0] wait_q;\n  assign in_ready = wait_q == {1}'d0;\n"
+          "  always @(posedge clk)\n    if (rst) wait_q <= {1}'d0;\n"
+          "    else if (in_valid && in_ready) wait_q <= {1}'d{2};\n"
+          "    else if (!in_ready) wait_q <= wait_q - {1}'d1;\n",
+          gw - 1, gw, interval - 1, what);
+    } else {
+      out = "  assign in_ready = 1'b1;\n";
+    }
+    return out +
+           "  reg x0_valid;\n  always @(posedge clk) x0_valid <= rst ? 1'b0 : in_valid && "
+           "in_ready;\n";
   }
 
   // What in_data carries, for the header of a top that takes whole input vectors.
@@ -1078,7 +1157,7 @@ class Generator {
   std::string file_header(const HdlDesign& d) const {
     std::string s = fmt::format("// Generated by lutnet from model \"{}\". Do not edit.\n",
                                 sanitize(model_.name));
-    if (d.in_ready) {
+    if (d.in_ready && !d.streaming) {
       s += fmt::format("// LUT network with tiled layers: {}", model_.input.num_bits());
       for (const auto& layer : model_.layers) s += fmt::format("-{}", layer.num_outputs);
       s += " (per layer:";
@@ -1100,18 +1179,34 @@ class Generator {
       s += fmt::format("), latency {} cycles.\n", d.latency_cycles);
     } else {
       // Conv layers as channels@kernel/stride, pools as pool kernel/stride, dense as widths.
-      s += "// Unrolled streaming LUT network, one pixel per clock:";
+      s += d.in_ready ? fmt::format(
+                            "// Streaming LUT network with tiled layers, one pixel every {} "
+                            "cycles (in_ready):",
+                            d.pixel_interval)
+                      : "// Unrolled streaming LUT network, one pixel per clock:";
+      const auto k_of = [](const Layer& layer) {
+        const Tiling& t = layer.tiling;
+        return t.enabled() ? fmt::format("K={},N={} tiled {}x{}", t.k, t.n, t.tm, t.tn)
+                           : fmt::format("K={}", layer.k);
+      };
       for (const auto& layer : model_.layers) {
         if (layer.kind == LayerKind::kLutConv2d)
-          s += fmt::format(" conv{}@{}x{}/{}(K={})", layer.num_outputs, layer.kernel_h,
-                           layer.kernel_w, layer.stride, layer.k);
+          s += fmt::format(" conv{}@{}x{}/{}({})", layer.num_outputs, layer.kernel_h,
+                           layer.kernel_w, layer.stride, k_of(layer));
         else if (layer.kind == LayerKind::kMaxPool)
           s += fmt::format(" pool{}x{}/{}", layer.kernel_h, layer.kernel_w, layer.stride);
         else
-          s += fmt::format(" dense{}(K={})", layer.num_outputs, layer.k);
+          s += fmt::format(" dense{}({})", layer.num_outputs, k_of(layer));
       }
-      s += fmt::format(";\n// {} cycles per frame, latency {} cycles from a frame's first pixel.\n",
-                       d.frame_pixels, d.latency_cycles);
+      if (d.in_ready)
+        s += fmt::format(
+            ";\n// {} x {} = {} cycles per frame, latency {} cycles from the clock that took a "
+            "frame's first pixel.\n",
+            d.pixel_interval, d.frame_pixels, d.initiation_interval, d.latency_cycles);
+      else
+        s += fmt::format(
+            ";\n// {} cycles per frame, latency {} cycles from a frame's first pixel.\n",
+            d.frame_pixels, d.latency_cycles);
     }
     s += fmt::format("// Tables (learned LUTs, counters): {}.\n",
                      options_.xilinx_primitives ? "Xilinx LUTn primitives" : "behavioural");

@@ -2,10 +2,11 @@
 // Synthesizable Verilog-2005 for the fully unrolled network (DESIGN.md §2, "Unrolled
 // architecture"): every learned LUT a LUT, per-output compressor trees, the level weighting and
 // threshold compares of the model file, a register stage per layer, an argmax over the output
-// accumulators. Tiled dense layers (DESIGN.md §9) become one LUT array reused over their tile
-// pairs, with the weight bits in block RAM; a design with one takes a new input only every
-// initiation_interval cycles and says so on in_ready. docs/hardware.md describes the ports, the
-// latency and the module structure.
+// accumulators; models that start with conv or pool layers stream pixels through line buffers
+// and window stages. Tiled layers (DESIGN.md §9), dense or conv, become one LUT array reused over
+// their tile pairs, with the weight bits in block RAM; a design with one takes a new input (a
+// vector, or a pixel) only every so many cycles and says so on in_ready. docs/hardware.md
+// describes the ports, the latency and the module structure.
 //
 // Same model and options give the same bytes.
 #include <cstdint>
@@ -37,11 +38,12 @@ struct ModuleInfo {
 
 struct LayerHardware {
   LayerKind kind = LayerKind::kLutDense;
-  // Verilog module name (conv: the stream stage around the array; tiled: the tile sequencer)
+  // Verilog module name (conv and pool: the stream stage; tiled dense: the tile sequencer)
   std::string module;
-  std::string array_module;   // conv and tiled: the LUT array module inside `module`
-  std::string output_signal;  // wire in the top module that carries the layer's register
-  std::string valid_signal;   // streaming designs: the wire that marks output_signal valid
+  std::string array_module;      // conv and tiled: the LUT array module inside `module`
+  std::string sequencer_module;  // tiled: the tile sequencer (dense: `module`; conv: inside it)
+  std::string output_signal;     // wire in the top module that carries the layer's register
+  std::string valid_signal;      // streaming designs: the wire that marks output_signal valid
   std::string input_signal, input_valid;  // streaming designs: what the layer reads
   int pixels = 1;  // streaming designs: outputs per frame (output pixels; 1 dense)
   // Bits; plane-major like LayerTrace::output_bits, or scores. Conv and pool: the bits of one
@@ -57,9 +59,10 @@ struct LayerHardware {
   int64_t constant_tables = 0;
   int64_t popcount_bits = 0;  // bits entering the adder trees
   // Tiled layers: the LUT array of one tile pair (the figures above count it once) walks the
-  // tile_pairs pairs, one per clock, and takes a new input every busy_cycles = tile_pairs
-  // cycles. Its weight memory holds weight_words words of weight_word_bits bits (the n weight
-  // bits of every kept tile position of one tile pair); accumulator_bits per tile output.
+  // tile_pairs pairs, one per clock, and takes a new input (a conv layer: a window) every
+  // busy_cycles = tile_pairs cycles. Its weight memory holds weight_words words of weight_word_bits
+  // bits (the n weight bits of every kept tile position of one tile pair); accumulator_bits per
+  // tile output.
   bool tiled = false;
   int tile_pairs = 0;
   int busy_cycles = 1;
@@ -72,19 +75,27 @@ struct HdlDesign {
   std::string verilog;
   std::string top_name;
   // Streaming designs (the model starts with conv or pool layers): in_data carries one pixel of
-  // all channels per clock, frame_pixels pixels per frame in raster order, so a frame takes
-  // frame_pixels cycles (the initiation interval). Otherwise one input vector per clock.
+  // all channels, frame_pixels pixels per frame in raster order, at most one pixel every
+  // pixel_interval cycles, so a frame takes pixel_interval * frame_pixels cycles (the initiation
+  // interval). pixel_interval is 1 without tiled layers; with them R = the largest
+  // ceil(tile pairs / g) of a tiled layer, g the fewest input pixels between two consecutive
+  // windows (frames) that reach it: 1 for a stride-1 conv on the input, more behind strides and
+  // pools, frame_pixels for a dense layer. Otherwise one input vector per clock.
   bool streaming = false;
   int frame_pixels = 1;
-  // Cycles between two inputs (frames) at full rate: 1 for unrolled dense designs, frame_pixels
-  // for streaming designs, the largest busy_cycles of a tiled layer otherwise.
+  int pixel_interval = 1;
+  // Cycles between two inputs (frames) at full rate: 1 for unrolled dense designs,
+  // pixel_interval * frame_pixels for streaming designs, the largest busy_cycles of a tiled layer
+  // otherwise.
   int initiation_interval = 1;
-  // The top has an in_ready output (designs with a tiled layer): an input is taken on a clock
-  // with in_valid and in_ready, and in_ready rises initiation_interval clocks after it. in_valid
-  // and in_data are held until taken. Without it, an input is taken on every clock with in_valid.
+  // The top has an in_ready output (designs with a tiled layer): an input (streaming: a pixel)
+  // is taken on a clock with in_valid and in_ready, and in_ready rises initiation_interval
+  // (streaming: pixel_interval) clocks after it. in_valid and in_data are held until taken.
+  // Without it, an input is taken on every clock with in_valid.
   bool in_ready = false;
   // in_valid to out_valid (with in_ready: from the clock that takes the input); streaming: from
-  // the in_valid of a frame's first pixel, when the frame's pixels come back to back.
+  // the clock that takes a frame's first pixel, when the frame's pixels come at full rate (back
+  // to back, or with in_ready one every pixel_interval clocks).
   int latency_cycles = 0;
   int input_width = 0;  // bits of in_data (8 per pixel with the input encoder); streaming: 1 pixel
   std::vector<uint8_t> input_live;  // per encoded input bit: read by layer 0 (others tied to 0)
@@ -108,8 +119,8 @@ struct HdlDesign {
   std::string simulation_models;
 };
 
-// Throws lutnet::Error for a model the hardware cannot take, naming the layer: a tiled
-// lut_conv2d layer, or a tiled layer in a streaming design.
+// Throws lutnet::Error for a model the hardware cannot take, naming the layer: a conv or pool
+// layer after a dense one, or a conv model without an image input shape.
 HdlDesign generate_verilog(const Model& model, const HdlOptions& options);
 
 // The same, also handing out the netlists the modules were printed from (input stage first, then

@@ -540,30 +540,72 @@ TEST(VerilogWriter, TiledLayersWithOnePairOrNothingKept) {
   check_against_reference(empty, {}, 4);
 }
 
-TEST(VerilogWriter, TiledConvLayersAreRefused) {
+// A tiled conv model small enough to read: 4x4 pixels, a 2x2 conv of 2 channels with 2 levels
+// tiled 2x2 (K = 3, N = 1: one output channel and two window positions per tile, 4 pairs), a
+// 2x2 / 1 max-pool, and an output layer of 2 classes tiled 2x2 too.
+Model golden_tiled_conv_model() {
   RandomModelSpec spec;
   spec.input_shape = {1, 4, 4};
-  spec.convs = {{2, 2, 2, 1, 0, 1}};
+  spec.convs = {{2, 2, 2, 1, 2, 1}};
   spec.hidden = {};
   spec.num_classes = 2;
-  spec.tiling = {2, 2, 4, 1};  // the conv layer (2 outputs, 4 window positions) and the dense one
+  spec.k = 2;
+  spec.levels = 2;
+  spec.keep_fraction = 0.5;
+  spec.tiling = {2, 2, 3, 1};
+  spec.seed = 45;
   Model model = make_random_model(spec);
-  ASSERT_TRUE(model.layers[0].tiling.enabled());
-  try {
-    generate_verilog(model, {});
-    ADD_FAILURE() << "expected a lutnet::Error";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("layer 0: a tiled lut_conv2d layer has no hardware form"));
-  }
-  // Untied, the conv layer is unrolled; the tiled dense layer after it has no streaming form.
-  model.layers[0].tiling = Tiling{};
-  validate(model);
-  ASSERT_TRUE(model.layers[1].tiling.enabled());
-  try {
-    generate_verilog(model, {});
-    ADD_FAILURE() << "expected a lutnet::Error";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("layer 1: a tiled lut_dense layer after conv or pool layers"));
+  model.name = "golden-tiny-tiled-conv";
+  return model;
+}
+
+TEST(VerilogWriter, GoldenTinyTiledConvModel) {
+  check_golden("tiny_tiled_conv_model.v", generate_verilog(golden_tiled_conv_model(), {}).verilog);
+}
+
+// A tiled conv layer is a window stage around a tile sequencer around the array; the top takes a
+// pixel every R clocks (in_ready), R = the conv's tile pairs here (its windows can come a pixel
+// apart; the dense layer's 4 pairs fit in a frame of 16 pixels), and the latency follows the
+// timing model at that rate.
+TEST(VerilogWriter, TiledConvStagesArePaced) {
+  const Model model = golden_tiled_conv_model();
+  ASSERT_TRUE(model.layers[0].tiling.enabled() && model.layers[2].tiling.enabled());
+  for (int pipeline : {0, 1}) {
+    HdlOptions options;
+    options.adder_pipeline_stages = pipeline;
+    const HdlDesign d = generate_verilog(model, options);
+    EXPECT_TRUE(d.streaming && d.in_ready);
+    EXPECT_EQ(d.pixel_interval, 4);
+    EXPECT_EQ(d.initiation_interval, 4 * 16);
+    ASSERT_EQ(d.layers.size(), 3u);
+    const LayerHardware& conv = d.layers[0];
+    EXPECT_TRUE(conv.tiled);
+    EXPECT_EQ(conv.tile_pairs, 4);
+    EXPECT_EQ(conv.pixels, 9);
+    EXPECT_EQ(conv.module, "lutnet_top_layer0");
+    EXPECT_EQ(conv.sequencer_module, "lutnet_top_layer0_tiles");
+    EXPECT_EQ(conv.array_module, "lutnet_top_layer0_array");
+    EXPECT_GE(conv.latency_cycles, 4 + 3);
+    EXPECT_LE(conv.latency_cycles, 4 + 3 + pipeline);
+    EXPECT_EQ(d.layers[2].sequencer_module, d.layers[2].module);
+    // The last needed pixel (row 3, column 3) is taken on cycle 15 * R; then the input register,
+    // the tiled conv, the pool, the collector, the tiled output layer and out_valid.
+    EXPECT_EQ(d.latency_cycles,
+              15 * 4 + 1 + conv.latency_cycles + 1 + 1 + d.layers[2].latency_cycles + 1);
+    EXPECT_THAT(d.verilog, HasSubstr("one pixel every 4 cycles (in_ready)"));
+    EXPECT_THAT(d.verilog, HasSubstr(fmt::format("4 x 16 = 64 cycles per frame, latency {} cycles",
+                                                 d.latency_cycles)));
+    EXPECT_THAT(d.verilog, HasSubstr("output wire in_ready"));
+    EXPECT_THAT(d.verilog, HasSubstr("conv2@2x2/1(K=3,N=1 tiled 2x2)"));
+    std::vector<std::string> labels;
+    for (const auto& m : d.modules) labels.push_back(m.label);
+    EXPECT_THAT(labels, ::testing::ElementsAre("input", "layer 0", "layer 0 tiles",
+                                               "layer 0 window", "layer 1", "flatten 2", "layer 2",
+                                               "layer 2 tiles", "argmax", "top"));
+    for (const auto& m : d.modules)
+      if (m.label == "layer 0 tiles") {
+        EXPECT_THAT(m.stub, HasSubstr("input wire in_valid"));
+      }
   }
 }
 
