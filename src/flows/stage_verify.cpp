@@ -163,7 +163,7 @@ std::vector<StageBench> stage_benches(const Model& model, const hdl::HdlDesign& 
     if (model.layers[i].kind != LayerKind::kLutDense) {
       stages.push_back({Kind::kStream, fmt::format("layer {} ({})", i, kind), hw.module, layer,
                         "in_pixel", "out_pixel", prev_width, hw.output_width, prev_words, hw.pixels,
-                        hw.latency_cycles});
+                        hw.latency_cycles, hw.tiled, hw.busy_cycles});
     } else {
       for (const auto& f : design.flattens) {
         if (f.layer != layer) continue;
@@ -174,7 +174,8 @@ std::vector<StageBench> stage_benches(const Model& model, const hdl::HdlDesign& 
         prev_words = 1;
       }
       stages.push_back({Kind::kDense, fmt::format("layer {} ({})", i, kind), hw.module, layer, "x",
-                        "y", prev_width, hw.output_width, 1, 1, hw.latency_cycles});
+                        "y", prev_width, hw.output_width, 1, 1, hw.latency_cycles, hw.tiled,
+                        hw.busy_cycles});
     }
     prev_width = hw.output_width;
     prev_words = hw.pixels;
@@ -327,8 +328,9 @@ StageOutcome run_stage(const fs::path& verilator, const Model& model, const hdl:
   build.sources = verilog;
   build.sources.push_back("harness.cpp");
   build.top_module = s.module;
-  // A streaming stage runs a clock per pixel: -O1 pays back its longer build many times over.
-  // The others run a clock per image: -O0 (the dense layers are the largest modules).
+  // A streaming stage runs a clock per pixel (a tiled one its tile pairs per window): -O1 pays
+  // back its longer build many times over. The others run a clock per image (a tiled dense
+  // layer its tile pairs): -O0 (the dense layers are the largest modules).
   build.optimization = s.streaming() ? "-O1" : "-O0";
   build.label = s.label;
   StageOutcome o;
@@ -344,11 +346,13 @@ StageOutcome run_stage(const fs::path& verilator, const Model& model, const hdl:
   return o;
 }
 
-// A rough build cost: the Verilog text of the stage's modules.
+// A rough build cost: the Verilog text of the stage's modules (a tiled conv stage: window,
+// sequencer and array).
 size_t verilog_size(const hdl::HdlDesign& design, const std::string& module) {
   size_t bytes = 0;
   for (const auto& m : design.modules)
-    if (m.name == module || m.name == module + "_array") bytes += m.verilog.size();
+    if (m.name == module || m.name == module + "_array" || m.name == module + "_tiles")
+      bytes += m.verilog.size();
   return bytes;
 }
 

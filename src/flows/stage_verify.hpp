@@ -31,10 +31,17 @@ struct StageBench {
   std::string in_port, out_port;
   int in_width = 0, out_width = 0;  // bits per word
   int in_words = 1, out_words = 1;  // words per image (pixels of a frame, or 1)
-  int latency = 1;                  // clocks from input to output (not streaming stages)
+  int latency = 1;                  // clocks from input to output
+  // A tiled layer's stage (a conv stage around a tile sequencer, or a tiled dense layer): an
+  // input word (pixel, or vector) at most every `interval` clocks, its tile pairs -- the rate
+  // the top's in_ready keeps in the assembled design, or faster.
+  bool tiled = false;
+  int interval = 1;
+  // Conv, pool and flatten stages: a pixel stream.
+  bool streaming() const { return kind == Kind::kStream || kind == Kind::kFlatten; }
   // in_valid / out_valid with rst, outputs whenever out_valid says; otherwise one word per clock
   // in and, `latency` clocks later, one out.
-  bool streaming() const { return kind == Kind::kStream || kind == Kind::kFlatten; }
+  bool handshake() const { return streaming() || tiled; }
 };
 
 // The stages of a streaming design, in data-flow order.

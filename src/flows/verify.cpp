@@ -209,7 +209,11 @@ void simulate_assembled(const fs::path& verilator, const Model& model, const Mod
       report.first_mismatch = fmt::format(
           "{} valid-handshake errors (out_valid not {} cycles after {}), first at cycle {}",
           protocol_errors, design.latency_cycles,
-          design.streaming ? "a frame's first pixel, or a stage's valid count off"
+          design.streaming && design.in_ready
+              ? fmt::format("the clock that took a frame's first pixel, a stage's valid count off, "
+                            "or in_ready not exactly {} cycles after a taken pixel",
+                            design.pixel_interval)
+          : design.streaming ? "a frame's first pixel, or a stage's valid count off"
           : design.in_ready
               ? fmt::format("the clock that took the input, or in_ready not exactly {} cycles "
                             "after it",

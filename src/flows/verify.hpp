@@ -50,8 +50,8 @@ struct VerifyReport {
   std::string first_mismatch;     // what differed, in words
   double generate_seconds = 0, build_seconds = 0, run_seconds = 0, reference_seconds = 0;
   int latency_cycles = 0;  // streaming designs: from a frame's first pixel to its result
-  // The initiation interval: frame pixels for a streaming design, the tile pairs of the largest
-  // tiled layer for a tiled one (in_ready).
+  // The initiation interval: frame pixels for a streaming design (times the pixel interval R
+  // with tiled layers), the tile pairs of the largest tiled layer for an all-dense tiled one.
   int cycles_per_frame = 1;
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
   // The per-stage simulation (options.stages on a streaming design); its mismatches are not in
