@@ -26,9 +26,27 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Yosys 0.23's `stat -json` writes the submodule counts of its "design" section as plain text
+// lines ("   lutnet_top_layer0_tiles   1") when a module below the top instantiates another
+// non-blackbox module (a tiled conv's window stage its sequencer). No JSON line has that form
+// (keys are quoted): such lines are dropped.
+std::string without_hierarchy_lines(const std::string& text) {
+  std::istringstream in(text);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string name, count, more;
+    const bool hierarchy = static_cast<bool>(words >> name >> count) && !(words >> more) &&
+                           name.front() != '"' &&
+                           count.find_first_not_of("0123456789") == std::string::npos;
+    if (!hierarchy) out += line + "\n";
+  }
+  return out;
+}
+
 json read_json(const fs::path& path) {
   try {
-    return json::parse(read_text_file(path, "file"));
+    return json::parse(without_hierarchy_lines(read_text_file(path, "file")));
   } catch (const json::exception& e) {
     throw Error(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
   }
@@ -265,13 +283,15 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.latency_cycles = design.latency_cycles;
   report.cycles_per_frame = design.initiation_interval;
   report.tiled = design.in_ready;
+  report.streaming = design.streaming;
 
-  // A selected layer's modules: its LUT array (or dense module) and its stream stage (window,
-  // line buffer), which carries no layer index.
+  // A selected layer's modules: its LUT array (or dense module), its stream stage (window, line
+  // buffer) and its tile sequencer (weight memory), which carry no layer index.
   const auto selected = [&](const hdl::ModuleInfo& m) {
-    for (int layer : options.layers)
-      if (m.layer == layer || m.name == design.layers.at(static_cast<size_t>(layer)).module)
-        return true;
+    for (int layer : options.layers) {
+      const hdl::LayerHardware& hw = design.layers.at(static_cast<size_t>(layer));
+      if (m.layer == layer || m.name == hw.module || m.name == hw.sequencer_module) return true;
+    }
     return options.layers.empty();
   };
   for (int layer : options.layers)
@@ -302,11 +322,13 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
     if (options.layers.empty())
       jobs.push_back(
           make_job(dir.path(), "top", rest, design.top_name, options, false, rest_modules));
-    for (const auto& m : design.modules)  // selected stream stages, their arrays as stubs
+    // Selected stream stages and tile sequencers, the modules inside them (arrays, a tiled conv's
+    // sequencer) as stubs.
+    for (const auto& m : design.modules)
       if (!options.layers.empty() && m.layer < 0 && selected(m)) {
         std::string text = m.verilog;
         for (const auto& a : design.modules)
-          if (a.layer >= 0 && a.name != m.name) text += "\n" + a.stub;
+          if (!a.stub.empty() && a.name != m.name) text += "\n" + a.stub;
         jobs.push_back(make_job(dir.path(), m.name, text, m.name, options, false, {m.name}));
       }
   }
@@ -425,6 +447,7 @@ json SynthReport::to_json() const {
           {"latency_cycles", latency_cycles},
           {"cycles_per_frame", cycles_per_frame},
           {"tiled", tiled},
+          {"streaming", streaming},
           {"luts", luts},
           {"ffs", ffs},
           {"carries", carries},
@@ -500,7 +523,11 @@ report_utilization -file [file join $here {0}_route_utilization.rpt]
 report_timing_summary -file [file join $here {0}_route_timing.rpt]
 )",
       design.top_name, "", design.latency_cycles, chosen, verilog_file,
-      design.streaming
+      design.streaming && design.in_ready
+          ? fmt::format("One pixel every {} clocks (in_ready), {} cycles per frame, latency {} "
+                        "cycles from the clock that took a frame's first pixel.",
+                        design.pixel_interval, design.initiation_interval, design.latency_cycles)
+      : design.streaming
           ? fmt::format("One pixel per clock, {} cycles per frame, latency {} cycles from a "
                         "frame's first pixel.",
                         design.frame_pixels, design.latency_cycles)

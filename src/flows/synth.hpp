@@ -73,6 +73,7 @@ struct SynthReport {
   int latency_cycles = 0;
   int cycles_per_frame = 1;  // the initiation interval (HdlDesign): 1 for unrolled dense designs
   bool tiled = false;        // the design has tiled layers (in_ready)
+  bool streaming = false;    // a conv model's pixel stream (HdlDesign::streaming)
   std::string yosys_version;
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
 

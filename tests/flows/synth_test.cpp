@@ -145,6 +145,49 @@ TEST(YosysSynth, TiledLayersKeepTheirWeightsInBlockRam) {
   EXPECT_EQ(one.brams, 1);
 }
 
+// A tiled conv model: the conv layer's rows are its array (LUTs), its tile sequencer (the weight
+// memory in block RAM) and its window stage (the line buffer); alone (--layers 0) the same three.
+TEST(YosysSynth, TiledConvStagesReportArraySequencerAndWindow) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  RandomModelSpec spec;
+  spec.input_shape = {1, 12, 12};
+  spec.convs = {{4, 3, 3, 1, 2, 2}};
+  spec.hidden = {};
+  spec.num_classes = 2;
+  spec.k = 3;
+  spec.keep_fraction = 0.5;
+  spec.tiling = {2, 3, 5, 1};  // the conv layer: 2 x 3 = 6 pairs; the output layer stays unrolled
+  const Model model = make_random_model(spec);
+  ASSERT_TRUE(model.layers[0].tiling.enabled() && !model.layers[2].tiling.enabled());
+  const SynthReport r = synthesize(model, {}, {});
+  EXPECT_TRUE(r.tiled);
+  EXPECT_EQ(r.cycles_per_frame, 6 * 144);
+  std::map<std::string, ModuleSynth> rows;
+  for (const auto& m : r.per_layer) rows[m.label] = m;
+  for (const char* label : {"input", "layer 0", "layer 0 tiles", "layer 0 window", "layer 1",
+                            "flatten 2", "layer 2", "argmax", "top"})
+    EXPECT_EQ(rows.count(label), 1u) << label;
+  expect_layer_bounds(rows["layer 0"], model.layers[0].num_outputs);
+  EXPECT_EQ(rows["layer 0 tiles"].brams, 1);
+  EXPECT_EQ(rows["layer 0 tiles"].lutrams, 0);
+  EXPECT_EQ(r.brams, 1);
+  // The line buffer (2 rows + 2 pixels of 1 bit): flip-flops or shift-register LUTs.
+  EXPECT_GE(rows["layer 0 window"].ffs + 32 * rows["layer 0 window"].srls, 2 * 12 + 2);
+  EXPECT_THAT(r.table(), HasSubstr("layer 0 tiles"));
+  EXPECT_THAT(r.table(), HasSubstr("RAMB18"));
+
+  SynthOptions only;
+  only.layers = {0};
+  const SynthReport one = synthesize(model, {}, only);
+  ASSERT_EQ(one.per_layer.size(), 3u);
+  for (const auto& m : one.per_layer) {
+    SCOPED_TRACE(m.label);
+    EXPECT_EQ(m.luts, rows[m.label].luts);
+    EXPECT_EQ(m.ffs, rows[m.label].ffs);
+    EXPECT_EQ(m.brams, rows[m.label].brams);
+  }
+}
+
 TEST(YosysSynth, EncoderAddsLutsOnlyToTheInputStage) {
   LUTNET_REQUIRE_TOOL("yosys");
   const Model model = tiny_model(22, 4, 2, 3);  // 3-bit thermometer code
