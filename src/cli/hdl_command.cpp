@@ -1,4 +1,5 @@
-// `lutnet hdl MODEL -o OUT.v`: synthesizable Verilog-2005 of the fully unrolled network.
+// `lutnet hdl MODEL -o OUT.v`: synthesizable Verilog-2005 of the network -- unrolled layers,
+// tiled layers (one LUT array reused over the tile pairs), conv models as a pixel stream.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -21,7 +22,10 @@ struct HdlArgs {
 void add_hdl(CLI::App& app) {
   auto args = std::make_shared<HdlArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "hdl", "Write synthesizable Verilog for the fully unrolled network (docs/hardware.md)");
+      "hdl",
+      "Write synthesizable Verilog for the network: unrolled layers, tiled layers (one LUT array "
+      "reused over the tile pairs, weights in block RAM), conv models as a pixel stream "
+      "(docs/hardware.md)");
   cmd->add_option("MODEL", args->model, "Model file")->required();
   cmd->add_option("-o,--output", args->output, "Verilog file to write")->required();
   cmd->add_flag("--xilinx-lut6", args->xilinx,
@@ -61,10 +65,17 @@ void add_hdl(CLI::App& app) {
       weight_bits += int64_t{hw.weight_words} * hw.weight_word_bits;
     }
     const std::string timing =
-        d.streaming ? fmt::format(
-                          "a pixel of {} bits per clock, {} cycles per frame, latency {} "
-                          "cycles from a frame's first pixel",
-                          d.input_width, d.frame_pixels, d.latency_cycles)
+        d.streaming && d.in_ready
+            ? fmt::format(
+                  "a pixel of {} bits every {} cycles (in_ready), {} x {} = {} cycles per frame, "
+                  "latency {} cycles from the clock that took a frame's first pixel; {} tiled "
+                  "layer(s) ({} weight-memory bits)",
+                  d.input_width, d.pixel_interval, d.pixel_interval, d.frame_pixels,
+                  d.initiation_interval, d.latency_cycles, tiled, weight_bits)
+        : d.streaming ? fmt::format(
+                            "a pixel of {} bits per clock, {} cycles per frame, latency {} "
+                            "cycles from a frame's first pixel",
+                            d.input_width, d.frame_pixels, d.latency_cycles)
         : d.in_ready
             ? fmt::format(
                   "{} tiled layer(s) ({} weight-memory bits), one input every {} cycles "

@@ -71,8 +71,9 @@ void add_synth(CLI::App& app) {
   auto args = std::make_shared<SynthArgs>();
   CLI::App* cmd = app.add_subcommand(
       "synth",
-      "Synthesize the unrolled network with Yosys (Xilinx UltraScale, out of context): "
-      "LUTs, FFs, CARRYs per layer, critical-path LUT depth");
+      "Synthesize the generated network (unrolled or tiled layers) with Yosys (Xilinx "
+      "UltraScale, out of context): LUTs, FFs, CARRYs, SRL, LUT-RAM and block RAM per layer, "
+      "critical-path LUT depth");
   cmd->add_option("MODEL", args->model, "Model file");
   cmd->add_flag("--input-encoder", args->encoder, "Include the 8-bit pixel encoder");
   cmd->add_option("--json", args->json, "Write the report as JSON");
@@ -143,9 +144,12 @@ void add_synth(CLI::App& app) {
       fmt::print(
           "{}: {} cycles per frame, {:.0f} frames/s at 200 MHz ({:.1f} frames/s per "
           "1000 LUTs); {}: {} SRL, {} LUT-RAM, {} RAMB18, {} RAMB36 cells\n",
-          r.tiled ? "tiled" : "streaming", r.cycles_per_frame, 200e6 / r.cycles_per_frame,
+          r.streaming ? (r.tiled ? "tiled streaming" : "streaming") : "tiled", r.cycles_per_frame,
+          200e6 / r.cycles_per_frame,
           200e6 / r.cycles_per_frame / static_cast<double>(std::max<int64_t>(1, r.luts)) * 1000,
-          r.tiled ? "weight memories" : "line buffers", r.srls, r.lutrams, r.ramb18, r.ramb36);
+          r.streaming ? (r.tiled ? "line buffers and weight memories" : "line buffers")
+                      : "weight memories",
+          r.srls, r.lutrams, r.ramb18, r.ramb36);
     if (!args->json.empty()) write_file_atomically(args->json, r.to_json().dump(2) + "\n");
   });
 }
