@@ -43,6 +43,19 @@ Inputs random_inputs(const InputEncoding& enc, int count, uint64_t seed) {
   return in;
 }
 
+// Two models compute the same accumulators in every layer on the first `count` images.
+void expect_same_accumulators(const Model& before, const Model& after, const Inputs& in,
+                              int count) {
+  const size_t pixels = static_cast<size_t>(before.input.num_pixels());
+  for (int i = 0; i < count; ++i) {
+    std::vector<LayerTrace> a, b;
+    evaluate_reference(before, in.pixels.data() + i * pixels, &a);
+    evaluate_reference(after, in.pixels.data() + i * pixels, &b);
+    for (size_t l = 0; l < a.size(); ++l)
+      ASSERT_EQ(a[l].accumulators, b[l].accumulators) << "image " << i << " layer " << l;
+  }
+}
+
 struct Case {
   int k, levels, input_bits;
   bool expand;
@@ -121,14 +134,7 @@ TEST(Export, BinaryTablesInitialisedFromThePrunedNetworkReproduceIt) {
   const Model after = export_model(xnor, enc, "t", "{}");
   EXPECT_EQ(after.layers[0].k, 4);
   const Inputs in = random_inputs(enc, 200, 5);
-  for (int i = 0; i < 200; ++i) {
-    const auto* px = in.pixels.data() + static_cast<size_t>(i) * enc.num_pixels();
-    std::vector<LayerTrace> a, b;
-    evaluate_reference(before, px, &a);
-    evaluate_reference(after, px, &b);
-    for (size_t l = 0; l < a.size(); ++l)
-      ASSERT_EQ(a[l].accumulators, b[l].accumulators) << "image " << i << " layer " << l;
-  }
+  expect_same_accumulators(before, after, in, 200);
 }
 
 // Tiled layers: layers 0 and 1 tiled 4x3 (tied masks), the output layer unrolled.
@@ -202,14 +208,7 @@ TEST(TiledTraining, ExpandedTablesReproduceTheTiledBaselineAndWeightBitsGetGradi
   for (size_t i = 0; i < 2; ++i) net.expand_tiled_to_luts(i, 5, 1, 4);
   const Model after = export_model(net, enc, "t", "{}");
   const Inputs in = random_inputs(enc, 100, 5);
-  for (int i = 0; i < 100; ++i) {
-    const auto* px = in.pixels.data() + static_cast<size_t>(i) * enc.num_pixels();
-    std::vector<LayerTrace> a, b;
-    evaluate_reference(before, px, &a);
-    evaluate_reference(after, px, &b);
-    for (size_t l = 0; l < a.size(); ++l)
-      ASSERT_EQ(a[l].accumulators, b[l].accumulators) << "image " << i << " layer " << l;
-  }
+  expect_same_accumulators(before, after, in, 100);
   // Tables and weight bits both learn.
   const auto logits =
       net.forward(in.signs, true, WeightMode::kBinary, TableMode::kReal, nullptr, 0);
