@@ -118,15 +118,16 @@ std::string tiled_layer_module(const TiledLayerText& t) {
       "  wire [{0}:0] acc;\n  wire [{1}:0] out;\n  wire [{2}:0] write;\n"
       "  {3} u_array (.clk(clk), .x(tile_q), .w(w_q), .first(first_q), .done(done_q), "
       ".to(to_q),\n    .acc_q(acc), .acc(acc), .out(out), .write(write));\n",
-      t.accumulator_width - 1, t.output_width - 1, t.tm - 1, t.array_module);
+      t.accumulator_width - 1, t.out_width - 1, t.tm - 1, t.array_module);
   out << fmt::format(
       "  // The output register: output tile t's bits, from the array, when it writes tile t.\n"
       "  reg [{}:0] y_q;\n  assign y = y_q;\n  always @(posedge clk) begin\n",
       t.output_width - 1);
   for (int tile = 0; tile < t.tm; ++tile) {
     out << fmt::format("    if (write[{}]) begin\n", tile);
-    for (const auto& [first, count] : t.tile_bits[static_cast<size_t>(tile)])
-      out << fmt::format("      y_q[{0}:{1}] <= out[{0}:{1}];\n", first + count - 1, first);
+    for (const auto& r : t.tile_bits[static_cast<size_t>(tile)])
+      out << fmt::format("      y_q[{}:{}] <= out[{}:{}];\n", r.y_first + r.count - 1, r.y_first,
+                         r.out_first + r.count - 1, r.out_first);
     out << "    end\n";
   }
   out << "  end\n";

@@ -3,7 +3,7 @@
 // (a dense layer's frame, or the window of one output pixel of a conv layer) when it arrives, walks
 // the tm x tn tile pairs one per clock (input tiles inner), and feeds the layer's LUT array module
 // one input tile and one word of the weight memory per clock. The array module (a netlist,
-// verilog_writer.cpp) holds the LUTs, popcounts, accumulators and the threshold tree. Plain
+// verilog_writer.cpp) holds the LUTs, popcounts, accumulators and threshold units. Plain
 // Verilog-2005 text; the weight memory is a ROM initialised in an `initial` block and read
 // synchronously, marked for block RAM.
 //
@@ -14,7 +14,6 @@
 // rate limiter keeps it so).
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace lutnet::hdl {
@@ -22,7 +21,8 @@ namespace lutnet::hdl {
 struct TiledLayerText {
   std::string name;  // the sequencer module
   // Ports clk, x, w, first, done, to, acc_q -> acc (registered), out, write (combinational):
-  // y takes the bits of output tile t from `out` on a clock with write[t].
+  // y takes the bits of output tile t from `out` (the outputs of one tile, out_width bits) on a
+  // clock with write[t].
   std::string array_module;
   std::string comment;         // printed above the module
   std::string unit = "frame";  // what one input is, in comments ("window" for a conv layer)
@@ -30,8 +30,13 @@ struct TiledLayerText {
   int num_inputs = 0;
   int tm = 1, tn = 1;
   int output_width = 0;  // bits of y
-  // Per output tile, the bits of y it owns: (first bit, count) ranges.
-  std::vector<std::vector<std::pair<int, int>>> tile_bits;
+  int out_width = 0;     // bits of the array's out
+  // Per output tile, the bits of y it owns: y[y_first .. y_first + count - 1] takes
+  // out[out_first .. out_first + count - 1].
+  struct Bits {
+    int y_first = 0, out_first = 0, count = 0;
+  };
+  std::vector<std::vector<Bits>> tile_bits;
   int accumulator_width = 0;  // bits of the array's acc port
   int array_stages = 0;       // pipeline registers between the array's inputs and its acc
   // Word p = to * tn + ti of the weight memory, bit b of word p = words[p][b]; every word has

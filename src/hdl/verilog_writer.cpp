@@ -16,6 +16,15 @@ namespace lutnet::hdl {
 namespace {
 
 constexpr int64_t kThresholdClamp = int64_t{1} << 61;  // far beyond any accumulator
+// A tiled layer with at least this many output tiles gets threshold units fed from a ROM on the
+// output tile (tiled_threshold_units); with fewer, every output's constant threshold tree is
+// smaller (measured, docs/hardware.md §1c: 2 output tiles 3% more LUTs with the units, 4 tiles
+// 9% fewer).
+constexpr int kThresholdUnitTiles = 4;
+
+// The residual-sign tree (residual_sign_bit): bit b of an output compares with its threshold
+// (2^b - 1) + prefix, prefix = bits 0 .. b - 1 with bit 0 most significant.
+int residual_threshold_index(int bit, int prefix) { return ((1 << bit) - 1) + prefix; }
 
 // Reduced tables and liveness of one layer. Layouts: a dense layer's inputs are bit l * N + n of
 // its flat input planes and its outputs bit b * O + o; a conv layer's inputs are its window
@@ -815,10 +824,12 @@ class Generator {
   // weight word is w: the PO x PI kept LUTs of every level (K - N activation inputs from x, N
   // weight bits from w, the shared table), per tile output po their level-weighted popcount, and
   // acc[po] = (first ? 0 : acc_q[po]) + that popcount, the exact accumulator of output
-  // to * PO + po once its tn input tiles are in (acc_q is acc fed back). Combinational: out[o] =
-  // output o's threshold tree (or score) on acc_q[o % PO], and write[to] a clock after `done`
-  // (the last input tile), when acc_q is final; the sequencer then registers tile to's bits of
-  // out.
+  // to * PO + po once its tn input tiles are in (acc_q is acc fed back). Combinational: out = the
+  // outputs of tile `to` (registered `to`): per tile output po a threshold unit on acc_q[po],
+  // its thresholds and sign those of output to * PO + po from a ROM indexed by `to`
+  // (tiled_threshold_units), or the score; with fewer than kThresholdUnitTiles output tiles every
+  // output's constant threshold tree instead. write[to] comes a clock after `done` (the last
+  // input tile), when acc_q is final; the sequencer then registers tile to's bits from out.
   std::string tiled_array_module(int index, LayerHardware& hw, HdlDesign& d, TiledLayerText& text,
                                  std::string* stub_text) {
     const Layer& layer = model_.layers[index];
@@ -952,9 +963,9 @@ class Generator {
     for (int po = 0; po < po_count; ++po)
       for (int b = 0; b < aw; ++b) nl.set_output(acc, po * aw + b, acc_next[po][b]);
 
-    // The output register's inputs: every output's threshold tree on its accumulator, and the tile
-    // to write, a clock after its last input tile went into the accumulators.
-    nl.comment("outputs: the threshold trees and the tile to write");
+    // The output register's inputs: the outputs of tile `to` on its accumulators, and the tile to
+    // write, a clock after its last input tile went into the accumulators.
+    nl.comment("outputs: the tile to write and its outputs");
     Net done_d = nl.input(done, 0);
     std::vector<Net> to_d;
     for (int b = 0; b < tow; ++b) to_d.push_back(nl.input(to, b));
@@ -969,20 +980,33 @@ class Generator {
         for (int b = 0; b < tow; ++b) e = nl.and2(e, (tile >> b) & 1 ? to_d[b] : nl.not_(to_d[b]));
       write[tile] = e;
     }
-    const int out = nl.add_output("out", output_width, /*registered=*/false);
-    for (int o = 0; o < layer.num_outputs; ++o) {
-      const int po = o % po_count;
-      std::vector<Net> value;
-      for (int b = 0; b < aw; ++b) value.push_back(nl.input(acc_q, po * aw + b));
-      if (argmax) {
-        for (int b = 0; b < aw; ++b) nl.set_output(out, o * aw + b, value[b]);
-        continue;
-      }
-      std::vector<Net> bits;
-      if (a.live_neuron[o]) bits = threshold_bits(nl, layer, a, o, value, max_psum[po] * t.tn, 0);
-      for (int b = 0; b < layer.output_levels; ++b) {
-        const size_t bit = static_cast<size_t>(b) * layer.num_outputs + o;
-        nl.set_output(out, static_cast<int>(bit), a.live_out[bit] ? bits[b] : kConst0);
+    // out: with threshold units (and for an argmax layer) the outputs of tile `to` (tile output po
+    // at bit b * PO + po, a score at po * aw); else every output's constant threshold tree, bit
+    // b * O + o on acc_q[o % PO], of which the sequencer takes tile to's.
+    const bool units = !argmax && t.tm >= kThresholdUnitTiles;
+    const int out_width = argmax || units ? output_width / t.tm : output_width;
+    const int out = nl.add_output("out", out_width, /*registered=*/false);
+    std::vector<std::vector<Net>> value(static_cast<size_t>(po_count));
+    for (int po = 0; po < po_count; ++po)
+      for (int b = 0; b < aw; ++b) value[po].push_back(nl.input(acc_q, po * aw + b));
+    if (argmax) {
+      for (int po = 0; po < po_count; ++po)
+        for (int b = 0; b < aw; ++b) nl.set_output(out, po * aw + b, value[po][b]);
+    } else if (units) {
+      std::vector<int64_t> max_value;
+      for (int64_t m : max_psum) max_value.push_back(m * t.tn);
+      const std::vector<Net> bits = tiled_threshold_units(nl, layer, a, value, max_value, to_d);
+      for (int j = 0; j < out_width; ++j) nl.set_output(out, j, bits[j]);
+    } else {
+      for (int o = 0; o < layer.num_outputs; ++o) {
+        const int po = o % po_count;
+        std::vector<Net> bits(static_cast<size_t>(layer.output_levels), kConst0);
+        if (a.live_neuron[o])
+          bits = threshold_bits(nl, layer, a, o, value[po], max_psum[po] * t.tn, 0);
+        for (int b = 0; b < layer.output_levels; ++b) {
+          const size_t bit = static_cast<size_t>(b) * layer.num_outputs + o;
+          nl.set_output(out, static_cast<int>(bit), a.live_out[bit] ? bits[b] : kConst0);
+        }
       }
     }
     const int write_port = nl.add_output("write", t.tm, /*registered=*/false);
@@ -996,13 +1020,16 @@ class Generator {
     text.tm = t.tm;
     text.tn = t.tn;
     text.output_width = output_width;
+    text.out_width = out_width;
     for (int tile = 0; tile < t.tm; ++tile) {
-      std::vector<std::pair<int, int>> ranges;
+      std::vector<TiledLayerText::Bits> ranges;
       if (argmax)
-        ranges.emplace_back(tile * po_count * aw, po_count * aw);
+        ranges.push_back({tile * po_count * aw, 0, po_count * aw});
       else
         for (int b = 0; b < layer.output_levels; ++b)
-          ranges.emplace_back(b * layer.num_outputs + tile * po_count, po_count);
+          ranges.push_back({b * layer.num_outputs + tile * po_count,
+                            units ? b * po_count : b * layer.num_outputs + tile * po_count,
+                            po_count});
       text.tile_bits.push_back(std::move(ranges));
     }
     text.accumulator_width = po_count * aw;
@@ -1034,8 +1061,10 @@ class Generator {
         "position\n(row-major) for this pair. acc[{2}*po+{3}:{2}*po] = (first ? 0 : acc_q) + the "
         "level-weighted popcount\nof tile output po ({4} counter stage(s), {5} pipeline "
         "register(s)): after the last input tile,\nthe accumulator of output to*{6}+po. out = "
-        "every output's value on acc_q (threshold tree, or\nthe score); write[to] a clock after "
-        "`done` (the last input tile of row to), when acc_q is final.",
+        "the values of tile to's outputs on acc_q (bit b of\ntile output po at b*{6}+po: a "
+        "threshold unit whose thresholds and sign for tile to come from a\nROM on to, or the "
+        "score at po*{2}); write[to] a clock after `done` (the last input tile of\nrow to), "
+        "when acc_q is final.",
         pi_count, t.n, aw, aw - 1, deepest, piped, po_count);
     *stub_text = netlist_stub(nl, text.array_module);
     return finish(std::move(nl), text.array_module, comment);
@@ -1075,28 +1104,43 @@ class Generator {
     return heaps;
   }
 
-  // The residual-sign bits of neuron o: bit b compares sign * acc with threshold
-  // t[(2^b - 1) + prefix], prefix = the earlier bits with bit 0 most significant.
-  std::vector<Net> threshold_bits(Netlist& nl, const Layer& layer, const LayerAnalysis& a, int o,
-                                  const std::vector<Net>& sum, int64_t max_value,
-                                  int64_t constant) {
+  // Output bits 0 .. needed - 1 of neuron o are read downstream (the rest are constant 0).
+  int needed_bits(const Layer& layer, const LayerAnalysis& a, int o) const {
     int needed = 0;
     for (int b = 0; b < layer.output_levels; ++b)
       if (a.live_out[static_cast<size_t>(b) * layer.num_outputs + o]) needed = b + 1;
+    return needed;
+  }
+
+  // The residual-sign bits of neuron o: bit b compares sign * acc with threshold
+  // t[(2^b - 1) + prefix], prefix = the earlier bits with bit 0 most significant. Here every
+  // threshold is a constant, compared as in accumulator_compare.
+  std::vector<Net> threshold_bits(Netlist& nl, const Layer& layer, const LayerAnalysis& a, int o,
+                                  const std::vector<Net>& sum, int64_t max_value,
+                                  int64_t constant) {
+    const int needed = needed_bits(layer, a, o);
     const int per_output = layer.thresholds_per_output();
     const int64_t* t = &layer.thresholds[static_cast<size_t>(o) * per_output];
     std::vector<Net> compare;
-    for (int q = 0; q < (1 << needed) - 1; ++q) {
+    for (int q = 0; q < residual_threshold_index(needed, 0); ++q) {
       // acc = sum + constant, compared unsigned (accumulator_compare).
       const AccumulatorCompare c = accumulator_compare(
           layer.output_sign[o], std::clamp(t[q], -kThresholdClamp, kThresholdClamp));
       const Net ge = greater_equal(nl, sum, max_value, c.at_least - constant);
       compare.push_back(c.invert ? nl.not_(ge) : ge);
     }
+    return residual_sign_tree(nl, compare, needed, layer.output_levels);
+  }
+
+  // The residual-sign tree on the threshold compares of one output: compare[(2^b - 1) + prefix]
+  // is the compare of threshold (2^b - 1) + prefix (with its sign); bit b selects among the 2^b
+  // compares of level b by the earlier bits. Bits from `needed` on are 0.
+  static std::vector<Net> residual_sign_tree(Netlist& nl, const std::vector<Net>& compare,
+                                             int needed, int output_levels) {
     std::vector<Net> bits;
     for (int b = 0; b < needed; ++b) {
-      std::vector<Net> choices(compare.begin() + ((1 << b) - 1),
-                               compare.begin() + ((1 << (b + 1)) - 1));
+      std::vector<Net> choices(compare.begin() + residual_threshold_index(b, 0),
+                               compare.begin() + residual_threshold_index(b + 1, 0));
       // Select by the prefix, least significant (latest) bit first.
       for (int j = b - 1; j >= 0; --j) {
         std::vector<Net> next;
@@ -1106,8 +1150,91 @@ class Generator {
       }
       bits.push_back(choices[0]);
     }
-    bits.resize(static_cast<size_t>(layer.output_levels), kConst0);
+    bits.resize(static_cast<size_t>(output_levels), kConst0);
     return bits;
+  }
+
+  // The threshold units of a tiled layer with more than one output tile: per tile output po one
+  // comparator (a carry chain) per output bit on acc[po]. Bit b is the residual-sign bit of
+  // output o = to * PO + po: it compares with threshold t[(2^b - 1) + prefix] of o (prefix = the
+  // earlier bits, bit 0 most significant; as residual_sign_bit), from a ROM whose address is `to`
+  // and the prefix (gates on the registered `to` bits and the earlier bits, which synthesis
+  // folds into the comparator's carry-chain LUTs). As accumulator_compare puts it, the bit is
+  // (acc >= at_least) ^ invert: with at_least clamped to 1 .. max_value + 1, acc >= at_least is
+  // the carry out of acc + (2^W - at_least), and the ROM holds that addend and one more bit,
+  // invert (flipped where at_least <= 0: never, flipped, is always). The bits of an output from
+  // its needed_bits on are 0, a bit no output of the position reads is constant 0; a dead bit
+  // below a live one is the reference's. Returns bit b of tile output po at [b * PO + po].
+  std::vector<Net> tiled_threshold_units(Netlist& nl, const Layer& layer, const LayerAnalysis& a,
+                                         const std::vector<std::vector<Net>>& acc,
+                                         const std::vector<int64_t>& max_value,
+                                         const std::vector<Net>& to_bits) {
+    const Tiling& t = layer.tiling;
+    const int po_count = t.tile_outputs(), per_output = layer.thresholds_per_output();
+    const int tow = static_cast<int>(to_bits.size());
+    int64_t widest = 0;
+    for (int64_t m : max_value) widest = std::max(widest, m + 1);
+    const int width = std::max(static_cast<int>(acc[0].size()), bit_width(widest));
+    std::vector<Net> out(static_cast<size_t>(layer.output_levels) * po_count, kConst0);
+    for (int po = 0; po < po_count; ++po) {
+      int needed = 0;  // the most bits any output of this position needs
+      for (int to = 0; to < t.tm; ++to)
+        needed = std::max(needed, needed_bits(layer, a, to * po_count + po));
+      if (needed == 0) continue;
+      nl.comment(fmt::format("tile output {}: threshold unit", po));
+      std::vector<Net> value = acc[po];
+      value.resize(static_cast<size_t>(width), kConst0);
+      std::vector<Net> bits;
+      for (int b = 0; b < needed; ++b) {
+        // Address v = to + (prefix << tow), prefix LSB first; to >= tm is never read (as to = 0).
+        std::vector<Net> address = to_bits;
+        for (int j = b - 1; j >= 0; --j) address.push_back(bits[j]);
+        std::vector<int64_t> addend(size_t{1} << (tow + b));
+        std::vector<uint8_t> invert(addend.size());
+        for (size_t v = 0; v < addend.size(); ++v) {
+          const int to = static_cast<int>(v & ((size_t{1} << tow) - 1));
+          const int o = (to < t.tm ? to : 0) * po_count + po;
+          const int q = residual_threshold_index(b, static_cast<int>(v >> tow));
+          int64_t at_least = max_value[po] + 1;  // never: bit 0 from needed_bits on
+          if (b < needed_bits(layer, a, o)) {
+            const int64_t th = layer.thresholds[static_cast<size_t>(o) * per_output + q];
+            const AccumulatorCompare c = accumulator_compare(
+                layer.output_sign[o], std::clamp(th, -kThresholdClamp, kThresholdClamp));
+            invert[v] = c.invert != (c.at_least <= 0);
+            at_least = c.at_least <= 0 ? max_value[po] + 1 : std::min(c.at_least, at_least);
+          }
+          addend[v] = (int64_t{1} << width) - at_least;
+        }
+        std::vector<Net> addend_bits;
+        for (int i = 0; i < width; ++i) {
+          std::vector<uint8_t> column(addend.size());
+          for (size_t v = 0; v < addend.size(); ++v) column[v] = (addend[v] >> i) & 1;
+          addend_bits.push_back(rom_bit(nl, address, column));
+        }
+        const Net at_least = nl.sum({{value, 0}, {addend_bits, 0}}, width + 1)[width];
+        bits.push_back(nl.xor2(at_least, rom_bit(nl, address, invert)));
+      }
+      for (int b = 0; b < layer.output_levels; ++b) {
+        bool read = false;
+        for (int to = 0; to < t.tm; ++to)
+          read |= a.live_out[static_cast<size_t>(b) * layer.num_outputs + to * po_count + po] != 0;
+        out[static_cast<size_t>(b) * po_count + po] = read && b < needed ? bits[b] : kConst0;
+      }
+    }
+    return out;
+  }
+
+  // One bit of a ROM: values[v] at address v (the bits of `address`, bit 0 least significant,
+  // 2^bits values) as a mux tree of gates, constants folded and equal halves shared, so that
+  // synthesis folds it into the LUTs that read it (LUT nodes would be kept as LUT primitives).
+  static Net rom_bit(Netlist& nl, const std::vector<Net>& address,
+                     const std::vector<uint8_t>& values) {
+    if (std::all_of(values.begin(), values.end(), [&](uint8_t v) { return v == values[0]; }))
+      return nl.constant(values[0] != 0);
+    const auto half = static_cast<std::ptrdiff_t>(values.size() / 2);
+    const std::vector<Net> low(address.begin(), address.end() - 1);
+    return nl.mux(address.back(), rom_bit(nl, low, {values.begin() + half, values.end()}),
+                  rom_bit(nl, low, {values.begin(), values.begin() + half}));
   }
 
   std::string argmax_module(const HdlDesign& d) const {

@@ -126,9 +126,9 @@ HdlDesign generate_verilog(const Model& model, const HdlOptions& options);
 // The same, also handing out the netlists the modules were printed from (input stage first, then
 // one per layer), so tests can evaluate them against the reference evaluator without a simulator.
 // A tiled layer's netlist is its array module (docs/hardware.md): one tile pair's LUTs and
-// popcounts into the accumulators (fed back through the input acc_q), and the threshold trees on
-// them (the combinational output `out`, which the tile sequencer registers); the sequencer is
-// plain text.
+// popcounts into the accumulators (fed back through the input acc_q), and the threshold units
+// (trees, with fewer than 4 output tiles) on them (the combinational output `out`, which the tile
+// sequencer registers); the sequencer is plain text.
 HdlDesign generate_verilog(const Model& model, const HdlOptions& options,
                            std::vector<Netlist>* netlists);
 

@@ -69,6 +69,7 @@ TEST(VerilatorTiled, RtlEqualsReferenceForSeveralKAndN) {
       {6, 3, 2, 2, {8}, 2, 1, 2},  // 2-bit thermometer input (32 bits), encoder, LUTn primitives
       {2, 1, 4, 1, {8, 4}, 4},     // one input tile; K = 2, N = 1 is the XNOR baseline's shape
       {4, 1, 1, 1, {8}, 3},        // one tile pair: an input every clock, in_ready always high
+      {5, 1, 4, 2, {8, 8}, 4, 3},  // 4 output tiles: threshold units from a ROM, 3 levels
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const TiledCase& c = cases[i];
@@ -108,7 +109,8 @@ TEST(VerilatorTiled, LintCleanUnderWall) {
   WorkDir dir({}, false, "lutnet-lint-tiled");
   int variant = 0;
   for (const TiledCase& c : {TiledCase{5, 1, 2, 4, {8, 6}, 4}, TiledCase{4, 2, 3, 2, {6, 6}, 3},
-                             TiledCase{3, 2, 1, 1, {8}, 4}, TiledCase{6, 1, 3, 4, {6}, 3}})
+                             TiledCase{3, 2, 1, 1, {8}, 4}, TiledCase{6, 1, 3, 4, {6}, 3},
+                             TiledCase{5, 1, 4, 2, {8, 8}, 4, 3}})
     for (int options = 0; options < 2; ++options) {
       hdl::HdlOptions o;
       o.xilinx_primitives = options == 1;

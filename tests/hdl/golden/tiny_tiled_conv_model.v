@@ -71,8 +71,10 @@ endmodule
 // x[l*2+pi] = level l of input ti*2+pi; w[1*q+b] = weight bit b of the q-th kept position
 // (row-major) for this pair. acc[2*po+1:2*po] = (first ? 0 : acc_q) + the level-weighted popcount
 // of tile output po (0 counter stage(s), 0 pipeline register(s)): after the last input tile,
-// the accumulator of output to*1+po. out = every output's value on acc_q (threshold tree, or
-// the score); write[to] a clock after `done` (the last input tile of row to), when acc_q is final.
+// the accumulator of output to*1+po. out = the values of tile to's outputs on acc_q (bit b of
+// tile output po at b*1+po: a threshold unit whose thresholds and sign for tile to come from a
+// ROM on to, or the score at po*2); write[to] a clock after `done` (the last input tile of
+// row to), when acc_q is final.
 module lutnet_top_layer0_array (
   input wire clk,
   input wire [1:0] x,
@@ -99,7 +101,7 @@ module lutnet_top_layer0_array (
   /* verilator lint_off UNUSED */
   wire [2:0] s14 = {1'd0, n13, n8} + {2'd0, n12};
   /* verilator lint_on UNUSED */
-  // outputs: the threshold trees and the tile to write
+  // outputs: the tile to write and its outputs
   reg r17;
   reg r18;
   wire n19 = ~r18;
@@ -374,8 +376,10 @@ endmodule
 // x[l*4+pi] = level l of input ti*4+pi; w[1*q+b] = weight bit b of the q-th kept position
 // (row-major) for this pair. acc[5*po+4:5*po] = (first ? 0 : acc_q) + the level-weighted popcount
 // of tile output po (2 counter stage(s), 0 pipeline register(s)): after the last input tile,
-// the accumulator of output to*1+po. out = every output's value on acc_q (threshold tree, or
-// the score); write[to] a clock after `done` (the last input tile of row to), when acc_q is final.
+// the accumulator of output to*1+po. out = the values of tile to's outputs on acc_q (bit b of
+// tile output po at b*1+po: a threshold unit whose thresholds and sign for tile to come from a
+// ROM on to, or the score at po*5); write[to] a clock after `done` (the last input tile of
+// row to), when acc_q is final.
 module lutnet_top_layer2_array (
   input wire clk,
   /* verilator lint_off UNUSED */
@@ -387,7 +391,7 @@ module lutnet_top_layer2_array (
   input wire to,
   input wire [4:0] acc_q,
   output reg [4:0] acc,
-  output wire [9:0] out,
+  output wire [4:0] out,
   output wire [1:0] write
 );
   // A 2-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
@@ -437,7 +441,7 @@ module lutnet_top_layer2_array (
   /* verilator lint_off UNUSED */
   wire [5:0] s40 = {1'd0, n32, n39, n38, n34, n33} + {2'd0, n31, 1'd0, n36, 1'd0};
   /* verilator lint_on UNUSED */
-  // outputs: the threshold trees and the tile to write
+  // outputs: the tile to write and its outputs
   reg r46;
   reg r47;
   wire n48 = ~r47;
@@ -448,11 +452,6 @@ module lutnet_top_layer2_array (
   assign out[2] = acc_q[2];
   assign out[3] = acc_q[3];
   assign out[4] = acc_q[4];
-  assign out[5] = acc_q[0];
-  assign out[6] = acc_q[1];
-  assign out[7] = acc_q[2];
-  assign out[8] = acc_q[3];
-  assign out[9] = acc_q[4];
   assign write[0] = n49;
   assign write[1] = n50;
   always @(posedge clk) begin
@@ -533,7 +532,7 @@ module lutnet_top_layer2 (
     endcase
   end
   wire [4:0] acc;
-  wire [9:0] out;
+  wire [4:0] out;
   wire [1:0] write;
   lutnet_top_layer2_array u_array (.clk(clk), .x(tile_q), .w(w_q), .first(first_q), .done(done_q), .to(to_q),
     .acc_q(acc), .acc(acc), .out(out), .write(write));
@@ -545,7 +544,7 @@ module lutnet_top_layer2 (
       y_q[4:0] <= out[4:0];
     end
     if (write[1]) begin
-      y_q[9:5] <= out[9:5];
+      y_q[9:5] <= out[4:0];
     end
   end
   // out_valid: y holds every output of the frame, 3 clocks after its last pair.

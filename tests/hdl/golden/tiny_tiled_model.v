@@ -74,8 +74,10 @@ endmodule
 // x[l*4+pi] = level l of input ti*4+pi; w[1*q+b] = weight bit b of the q-th kept position
 // (row-major) for this pair. acc[3*po+2:3*po] = (first ? 0 : acc_q) + the level-weighted popcount
 // of tile output po (1 counter stage(s), 0 pipeline register(s)): after the last input tile,
-// the accumulator of output to*2+po. out = every output's value on acc_q (threshold tree, or
-// the score); write[to] a clock after `done` (the last input tile of row to), when acc_q is final.
+// the accumulator of output to*2+po. out = the values of tile to's outputs on acc_q (bit b of
+// tile output po at b*2+po: a threshold unit whose thresholds and sign for tile to come from a
+// ROM on to, or the score at po*3); write[to] a clock after `done` (the last input tile of
+// row to), when acc_q is final.
 module lutnet_top_layer0_array (
   input wire clk,
   input wire [3:0] x,
@@ -124,7 +126,7 @@ module lutnet_top_layer0_array (
   /* verilator lint_off UNUSED */
   wire [3:0] s38 = {1'd0, n35, n37, n36} + {2'd0, n34, 1'd0};
   /* verilator lint_on UNUSED */
-  // outputs: the threshold trees and the tile to write
+  // outputs: the tile to write and its outputs
   reg r42;
   reg r43;
   wire n44 = ~r43;
