@@ -26,6 +26,29 @@ constexpr int kThresholdUnitTiles = 4;
 // (2^b - 1) + prefix, prefix = bits 0 .. b - 1 with bit 0 most significant.
 int residual_threshold_index(int bit, int prefix) { return ((1 << bit) - 1) + prefix; }
 
+// The net of a non-constant reduced LUT (a wire, an inverter or a learned LUT), counted in hw;
+// `in` gives the net of the LUT's input p.
+template <typename InputNet>
+Net reduced_lut_net(Netlist& nl, const ReducedLut& r, InputNet in, LayerHardware& hw) {
+  switch (r.kind) {
+    case ReducedLut::Kind::kWire:
+      ++hw.free_connections;
+      return in(r.inputs[0]);
+    case ReducedLut::Kind::kInverter:
+      ++hw.free_connections;
+      return nl.not_(in(r.inputs[0]));
+    case ReducedLut::Kind::kLut: {
+      ++hw.learned_luts;
+      std::vector<Net> ins;
+      for (uint32_t p : r.input_list()) ins.push_back(in(p));
+      return nl.lut(ins, r.table);
+    }
+    case ReducedLut::Kind::kConst:
+      break;
+  }
+  throw InternalError("reduced_lut_net: a constant table has no net");
+}
+
 // Reduced tables and liveness of one layer. Layouts: a dense layer's inputs are bit l * N + n of
 // its flat input planes and its outputs bit b * O + o; a conv layer's inputs are its window
 // positions (l * window + w) and its outputs bit b * C + o of one pixel; a pool layer's inputs and
@@ -737,29 +760,12 @@ class Generator {
         for (int l = 0; l < levels; ++l) {
           const ReducedLut& r = a.luts[static_cast<size_t>(c) * levels + l];
           auto in = [&](uint32_t p) { return nl.input(x, l * layer.num_inputs + p); };
-          Net bit = kConst0;
-          switch (r.kind) {
-            case ReducedLut::Kind::kConst:
-              ++hw.constant_tables;
-              if (r.table & 1) constant += layer.level_weights[l];
-              continue;
-            case ReducedLut::Kind::kWire:
-              ++hw.free_connections;
-              bit = in(r.inputs[0]);
-              break;
-            case ReducedLut::Kind::kInverter:
-              ++hw.free_connections;
-              bit = nl.not_(in(r.inputs[0]));
-              break;
-            case ReducedLut::Kind::kLut: {
-              ++hw.learned_luts;
-              std::vector<Net> ins;
-              for (uint32_t p : r.input_list()) ins.push_back(in(p));
-              bit = nl.lut(ins, r.table);
-              break;
-            }
+          if (r.kind == ReducedLut::Kind::kConst) {
+            ++hw.constant_tables;
+            if (r.table & 1) constant += layer.level_weights[l];
+            continue;
           }
-          heaps[l].heap.add(bit, 0);
+          heaps[l].heap.add(reduced_lut_net(nl, r, in, hw), 0);
         }
       }
       for (const auto& h : heaps) hw.popcount_bits += h.heap.num_bits();
@@ -886,29 +892,12 @@ class Generator {
                        : nl.input(w, kept_index[position] * t.n +
                                          static_cast<int>(id - static_cast<uint32_t>(pi_count)));
           };
-          Net bit = kConst0;
-          switch (r.kind) {
-            case ReducedLut::Kind::kConst:
-              ++hw.constant_tables;
-              if (r.table & 1) constant += layer.level_weights[l];
-              continue;
-            case ReducedLut::Kind::kWire:
-              ++hw.free_connections;
-              bit = in(r.inputs[0]);
-              break;
-            case ReducedLut::Kind::kInverter:
-              ++hw.free_connections;
-              bit = nl.not_(in(r.inputs[0]));
-              break;
-            case ReducedLut::Kind::kLut: {
-              ++hw.learned_luts;
-              std::vector<Net> ins;
-              for (uint32_t id : r.input_list()) ins.push_back(in(id));
-              bit = nl.lut(ins, r.table);
-              break;
-            }
+          if (r.kind == ReducedLut::Kind::kConst) {
+            ++hw.constant_tables;
+            if (r.table & 1) constant += layer.level_weights[l];
+            continue;
           }
-          hp[l].heap.add(bit, 0);
+          hp[l].heap.add(reduced_lut_net(nl, r, in, hw), 0);
         }
       }
       for (const auto& h : hp) hw.popcount_bits += h.heap.num_bits();
