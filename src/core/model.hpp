@@ -55,6 +55,11 @@ struct ActivationShape {
   bool operator==(const ActivationShape&) const = default;
 };
 
+// The bits a table of a k-input LUT may use: the low 2^k.
+inline uint64_t lut_table_mask(int k) {
+  return k >= 6 ? ~uint64_t{0} : (uint64_t{1} << (1 << k)) - 1;
+}
+
 // The tiled form of a LUT layer (DESIGN.md §9, docs/model-format.md §14): one hard-wired array
 // of tile_outputs() x tile_inputs() K-LUTs, reused for all tm x tn tile pairs. Output o sits at
 // tile o / tile_outputs(), position o % tile_outputs(); input position i likewise with
@@ -136,7 +141,7 @@ struct Layer {
   int thresholds_per_output() const {
     return output == LayerOutput::kResidualSign ? (1 << output_levels) - 1 : 0;
   }
-  uint64_t table_mask() const { return k >= 6 ? ~uint64_t{0} : (uint64_t{1} << (1 << k)) - 1; }
+  uint64_t table_mask() const { return lut_table_mask(k); }
 };
 
 const char* layer_kind_name(LayerKind kind);  // "lut_dense", "lut_conv2d", "max_pool"

@@ -42,7 +42,7 @@ void fill_random_tiling(Layer& layer, const RandomModelSpec& spec, std::mt19937_
   std::uniform_int_distribution<int> any_position(0, pi_count - 1);
   std::bernoulli_distribution keep(spec.keep_fraction);
   std::uniform_int_distribution<uint64_t> any_table;
-  const uint64_t table_mask = t.k >= 6 ? ~uint64_t{0} : (uint64_t{1} << (1 << t.k)) - 1;
+  const uint64_t table_mask = lut_table_mask(t.k);
   t.mask.assign(size_t(po_count) * pi_count, 0);
   for (int po = 0; po < po_count; ++po) {
     for (int pi = 0; pi < pi_count; ++pi) t.mask[size_t(po) * pi_count + pi] = keep(rng);

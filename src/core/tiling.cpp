@@ -38,32 +38,36 @@ void check_tiling_fields(const Layer& layer, const std::string& where) {
   check(t.weight_bits.size() == size_t(layer.num_outputs) * layer.num_inputs, where,
         fmt::format("tiling weight_bits has {} entries, expected {}", t.weight_bits.size(),
                     size_t(layer.num_outputs) * layer.num_inputs));
+  // The per-entry checks format their message only on failure: these loops run over every
+  // connection of the layer at each load.
   for (size_t i = 0; i < extras; ++i)
-    check(t.extra_inputs[i] < static_cast<uint32_t>(t.tile_inputs()), where,
-          fmt::format("tiling extra_inputs[{}] = {} is outside the input tile of {}", i,
-                      t.extra_inputs[i], t.tile_inputs()));
-  const uint64_t table_mask = t.k >= 6 ? ~uint64_t{0} : (uint64_t{1} << (1 << t.k)) - 1;
+    if (t.extra_inputs[i] >= static_cast<uint32_t>(t.tile_inputs()))
+      check(false, where,
+            fmt::format("tiling extra_inputs[{}] = {} is outside the input tile of {}", i,
+                        t.extra_inputs[i], t.tile_inputs()));
+  const uint64_t table_mask = lut_table_mask(t.k);
   for (size_t p = 0; p < positions; ++p) {
-    check(t.mask[p] <= 1, where, fmt::format("tiling mask[{}] must be 0 or 1", p));
+    if (t.mask[p] > 1) check(false, where, fmt::format("tiling mask[{}] must be 0 or 1", p));
     for (int l = 0; l < layer.input_levels; ++l) {
-      const uint64_t table = t.tables[p * layer.input_levels + l];
-      check((table & ~table_mask) == 0, where,
-            fmt::format("tiling tables[{}] has bits above 2^k", p * layer.input_levels + l));
-      check(t.mask[p] || table == 0, where,
-            fmt::format("tiling tables[{}] is not 0 at a pruned position",
-                        p * layer.input_levels + l));
+      const size_t index = p * layer.input_levels + l;
+      if (t.tables[index] & ~table_mask)
+        check(false, where, fmt::format("tiling tables[{}] has bits above 2^k", index));
+      if (!t.mask[p] && t.tables[index] != 0)
+        check(false, where, fmt::format("tiling tables[{}] is not 0 at a pruned position", index));
     }
   }
   const int po_count = t.tile_outputs(), pi_count = t.tile_inputs();
   for (int o = 0; o < layer.num_outputs; ++o)
     for (int i = 0; i < layer.num_inputs; ++i) {
       const uint8_t w = t.weight_bits[size_t(o) * layer.num_inputs + i];
-      check(w < (1u << t.n), where,
-            fmt::format("tiling weight_bits of output {} input {} = {} has more than n = {} bits",
-                        o, i, w, t.n));
-      check(t.mask[size_t(o % po_count) * pi_count + i % pi_count] || w == 0, where,
-            fmt::format("tiling weight_bits of output {} input {} is not 0 at a pruned position", o,
-                        i));
+      if (w >= (1u << t.n))
+        check(false, where,
+              fmt::format("tiling weight_bits of output {} input {} = {} has more than n = {} bits",
+                          o, i, w, t.n));
+      if (w != 0 && !t.mask[size_t(o % po_count) * pi_count + i % pi_count])
+        check(false, where,
+              fmt::format("tiling weight_bits of output {} input {} is not 0 at a pruned position",
+                          o, i));
     }
 }
 

@@ -11,9 +11,8 @@ namespace lutnet {
 // The table over a LUT's k - n activation inputs when its n weight-bit inputs (the high address
 // bits) hold `weight`: entries weight * 2^(k-n) .. (weight + 1) * 2^(k-n) - 1 of `table`.
 inline uint64_t table_for_weight(uint64_t table, int k, int n, unsigned weight) {
-  const int width = 1 << (k - n);
-  const uint64_t low = width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
-  return (table >> (static_cast<unsigned>(width) * weight)) & low;
+  const unsigned width = 1u << (k - n);
+  return (table >> (width * weight)) & lut_table_mask(k - n);
 }
 
 // Fills layer.k, conn_offset, lut_inputs and tables from layer.tiling (and num_inputs,
