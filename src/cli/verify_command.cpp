@@ -7,11 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
+#include "cli/test_images.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/model_io.hpp"
-#include "core/random_model.hpp"
-#include "data/dataset.hpp"
 #include "flows/verify.hpp"
 
 namespace lutnet::cli {
@@ -64,18 +63,7 @@ void add_verify(CLI::App& app) {
   cmd->add_option("--json", args->json, "Write the report as JSON");
   cmd->callback([args] {
     const Model model = load_model(args->model);
-    Dataset data;
-    if (args->random > 0) {
-      data.name = fmt::format("random ({} images)", args->random);
-      data.shape = model.input.shape;
-      data.num_classes = model.num_classes;
-      data.pixels = make_random_pixels(model, args->random, 1);
-      data.labels.assign(static_cast<size_t>(args->random), 0);
-    } else {
-      data = load_named_dataset(
-          args->dataset, DatasetPart::kTest,
-          args->data_dir.empty() ? default_data_dir() : std::filesystem::path(args->data_dir));
-    }
+    const Dataset data = load_test_images(model, args->dataset, args->data_dir, args->random);
     flows::VerifyOptions options;
     options.work_dir = args->work_dir;
     options.hdl.input_encoder = args->encoder;

@@ -98,8 +98,8 @@ void check_family(const std::string& family) {
 
 std::string synth_command(const std::string& top, const SynthOptions& o, bool flatten) {
   // -noiopad -noclkbuf: out of context, as a block inside a larger design.
-  return fmt::format("synth_xilinx -family {} -top {} -noiopad -noclkbuf{}{}", o.family, top,
-                     o.abc9 ? " -abc9" : "", flatten ? " -flatten" : "");
+  return fmt::format("synth_xilinx -family {} -top {} -noiopad -noclkbuf{}{}{}", o.family, top,
+                     o.abc9 ? " -abc9" : "", flatten ? " -flatten" : "", o.srl ? "" : " -nosrl");
 }
 
 struct Job {
@@ -113,14 +113,15 @@ Job make_job(const fs::path& dir, const std::string& stem, const std::string& ve
              std::vector<std::string> modules) {
   write_file_atomically(dir / (stem + ".v"), verilog);
   // The netlist goes out as BLIF with short names: a JSON netlist of a large layer is ~1 KB per
-  // cell (hundreds of MB with -abc9) and slow to parse.
+  // cell (hundreds of MB with -abc9) and slow to parse. With its parameters (LUT tables, RAM
+  // contents) and cell names (module instances), `lutnet power` simulates it.
   const std::string script = fmt::format(
       "read_verilog {0}.v\n"
       "{1}\n"
       "tee -q -o {0}.stat.json stat -json\n"
       "opt_clean -purge\n"
       "rename -enumerate\n"
-      "write_blif {0}.blif\n",
+      "write_blif -param -cname {0}.blif\n",
       stem, synth_command(top, options, flatten));
   write_file_atomically(dir / (stem + ".ys"), script);
   return {stem,
@@ -261,15 +262,21 @@ std::map<std::string, int> lut_depth_by_module(const std::string& blif) {
   return out;
 }
 
+hdl::HdlOptions synthesized_hdl_options(const hdl::HdlOptions& hdl_options,
+                                        const SynthOptions& options) {
+  hdl::HdlOptions h = hdl_options;
+  h.input_encoder = options.input_encoder;
+  h.xilinx_primitives = h.xilinx_primitives || options.pin_luts;
+  return h;
+}
+
 SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
                        const SynthOptions& options) {
   using Clock = std::chrono::steady_clock;
   require_program("yosys", kYosysHint);
   check_family(options.family);
   const auto start = Clock::now();
-  hdl::HdlOptions h = hdl_options;
-  h.input_encoder = options.input_encoder;
-  h.xilinx_primitives = h.xilinx_primitives || options.pin_luts;
+  const hdl::HdlOptions h = synthesized_hdl_options(hdl_options, options);
   const hdl::HdlDesign design = hdl::generate_verilog(model, h);
 
   SynthReport report;
@@ -277,6 +284,7 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.family = options.family;
   report.abc9 = options.abc9;
   report.flatten = options.flatten;
+  report.srl = options.srl;
   report.input_encoder = options.input_encoder;
   report.pin_luts = h.xilinx_primitives;
   report.popcount = hdl::popcount_style_name(h.popcount);
@@ -435,32 +443,33 @@ json SynthReport::to_json() const {
     }
     rows.push_back(std::move(row));
   }
-  return {{"tool", yosys_version},
-          {"flow", fmt::format("synth_xilinx -family {} -noiopad -noclkbuf{}{}", family,
-                               abc9 ? " -abc9" : "", flatten ? " -flatten" : "")},
-          {"family", family},
-          {"abc9", abc9},
-          {"flatten", flatten},
-          {"input_encoder", input_encoder},
-          {"luts_as_primitives", pin_luts},
-          {"popcount", popcount},
-          {"latency_cycles", latency_cycles},
-          {"cycles_per_frame", cycles_per_frame},
-          {"tiled", tiled},
-          {"streaming", streaming},
-          {"luts", luts},
-          {"ffs", ffs},
-          {"carries", carries},
-          {"muxes", muxes},
-          {"srls", srls},
-          {"lutrams", lutrams},
-          {"brams", brams},
-          {"ramb18", ramb18},
-          {"ramb36", ramb36},
-          {"lut_depth", lut_depth},
-          {"seconds", seconds},
-          {"generate_seconds", generate_seconds},
-          {"modules", rows}};
+  return {
+      {"tool", yosys_version},
+      {"flow", fmt::format("synth_xilinx -family {} -noiopad -noclkbuf{}{}{}", family,
+                           abc9 ? " -abc9" : "", flatten ? " -flatten" : "", srl ? "" : " -nosrl")},
+      {"family", family},
+      {"abc9", abc9},
+      {"flatten", flatten},
+      {"input_encoder", input_encoder},
+      {"luts_as_primitives", pin_luts},
+      {"popcount", popcount},
+      {"latency_cycles", latency_cycles},
+      {"cycles_per_frame", cycles_per_frame},
+      {"tiled", tiled},
+      {"streaming", streaming},
+      {"luts", luts},
+      {"ffs", ffs},
+      {"carries", carries},
+      {"muxes", muxes},
+      {"srls", srls},
+      {"lutrams", lutrams},
+      {"brams", brams},
+      {"ramb18", ramb18},
+      {"ramb36", ramb36},
+      {"lut_depth", lut_depth},
+      {"seconds", seconds},
+      {"generate_seconds", generate_seconds},
+      {"modules", rows}};
 }
 
 std::string SynthReport::table() const {
@@ -471,10 +480,10 @@ std::string SynthReport::table() const {
   const bool storage = srls + lutrams + brams > 0;
   auto row = [&](const std::string& label, int64_t l, int64_t f, int64_t c, int64_t m, int depth,
                  const std::string& learned, const std::string& bits, const std::string& per_bit,
-                 int64_t srl, int64_t lutram, int64_t b18, int64_t b36) {
+                 int64_t srl_cells, int64_t lutram, int64_t b18, int64_t b36) {
     std::string r = fmt::format("{:<16} {:>9} {:>8} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9}", label, l,
                                 f, c, m, depth, learned, bits, per_bit);
-    if (storage) r += fmt::format(" {:>6} {:>7} {:>6} {:>6}", srl, lutram, b18, b36);
+    if (storage) r += fmt::format(" {:>6} {:>7} {:>6} {:>6}", srl_cells, lutram, b18, b36);
     return r + "\n";
   };
   std::string out =

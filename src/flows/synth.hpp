@@ -25,6 +25,10 @@ struct SynthOptions {
   // the adder trees and duplicates them: about 1.6x the LUTs and 5x the run time
   // (docs/hardware.md).
   bool pin_luts = true;
+  // Map shift registers (line buffers) to SRL16E/SRLC32E. Yosys 0.23's SRL inference drops the
+  // clock enable of FDRE chains (YosysHQ/yosys#6058, fixed after 0.23): the LUT counts hold, but
+  // the netlist shifts on stalls. `lutnet power`, which simulates the netlist, turns it off.
+  bool srl = true;
   // Only the modules of these model layers (empty: the whole design); the totals are theirs.
   // For designs too large to synthesize whole here, such as the paper's CNV unrolled.
   std::vector<int> layers;
@@ -68,7 +72,7 @@ struct SynthReport {
   double seconds = 0;                  // wall time of generation + all Yosys runs
   double generate_seconds = 0;
   std::string family;
-  bool abc9 = false, flatten = false, input_encoder = false, pin_luts = false;
+  bool abc9 = false, flatten = false, input_encoder = false, pin_luts = false, srl = true;
   std::string popcount;  // adder-tree style
   int latency_cycles = 0;
   int cycles_per_frame = 1;  // the initiation interval (HdlDesign): 1 for unrolled dense designs
@@ -83,6 +87,9 @@ struct SynthReport {
 
 SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
                        const SynthOptions& options);
+// The generator options of the design synthesize() synthesizes (its encoder, LUT primitives).
+hdl::HdlOptions synthesized_hdl_options(const hdl::HdlOptions& hdl_options,
+                                        const SynthOptions& options);
 
 // A standalone registered popcount of n bits through the same Yosys flow: the LUTs-per-bit figure.
 struct PopcountSynth {
