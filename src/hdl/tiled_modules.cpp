@@ -100,7 +100,9 @@ std::string tiled_layer_module(const TiledLayerText& t) {
       "  reg [{1}:0] tile_q;\n  reg first_q, done_q;\n  reg [{2}:0] to_q;\n"
       "  always @(posedge clk) begin\n",
       t.num_inputs / t.tn, tw - 1, tow - 1);
-  if (t.word_bits > 0) out << "    w_q <= weights[p];\n";
+  // The memory is read only while the sequencer runs: an idle block RAM port costs no read
+  // energy (lutnet power), and the array ignores w_q between frames.
+  if (t.word_bits > 0) out << "    if (run) w_q <= weights[p];\n";
   out << fmt::format(
       "    first_q <= ti == {0}'d0;\n    done_q <= run && last_ti;\n    to_q <= to;\n", tiw);
   if (t.tn == 1) {

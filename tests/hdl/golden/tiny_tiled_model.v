@@ -222,7 +222,7 @@ module lutnet_top_layer0 (
   reg first_q, done_q;
   reg [0:0] to_q;
   always @(posedge clk) begin
-    w_q <= weights[p];
+    if (run) w_q <= weights[p];
     first_q <= ti == 1'd0;
     done_q <= run && last_ti;
     to_q <= to;
