@@ -18,6 +18,7 @@
 #include "core/read_file.hpp"
 #include "core/reference_evaluator.hpp"
 #include "data/dataset.hpp"
+#include "flows/power.hpp"
 #include "flows/synth.hpp"
 #include "flows/verify.hpp"
 #include "hdl/verilog_writer.hpp"
@@ -36,6 +37,8 @@ struct FlowFlags {
   size_t verify_limit = 0;
   bool encoder_synth = true;
   bool abc9 = false;
+  bool power = true;
+  size_t power_limit = 1000;  // frames through the gate-level simulation (streaming: 100)
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -49,8 +52,12 @@ struct DesignResult {
   int64_t connections = 0;
   flows::SynthReport synth, synth_encoder;
   bool has_encoder = false;
+  flows::PowerReport power;
+  bool has_power = false;
   double hdl_seconds = 0, verify_seconds = 0;
 };
+
+void add_power(const Model& model, const Dataset& test, const FlowFlags& flags, DesignResult& r);
 
 DesignResult build_design(const std::string& name, const Model& model, const Dataset& test,
                           const fs::path& out_dir, const FlowFlags& flags) {
@@ -106,7 +113,25 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
                              r.synth_encoder.luts, r.synth_encoder.seconds)
               << std::endl;
   }
+  if (flags.power) add_power(model, test, flags, r);
   return r;
+}
+
+// Energy per frame of the synthesized netlist on the first test images (docs/power.md).
+void add_power(const Model& model, const Dataset& test, const FlowFlags& flags, DesignResult& r) {
+  flows::PowerOptions power;
+  power.synth.abc9 = flags.abc9;
+  power.clock_mhz = flags.clock_mhz;
+  power.limit = r.synth.streaming ? std::min<size_t>(flags.power_limit, 100) : flags.power_limit;
+  r.power = flows::estimate_power(model, test, power);
+  r.has_power = true;
+  std::cout << fmt::format(
+                   "[{}] power: {:.0f} pJ/frame simulated ({:.0f} vectorless) on {} frames, {} "
+                   "mismatches ({:.1f} s)",
+                   r.name, r.power.pj_per_frame(r.power.total.simulated),
+                   r.power.pj_per_frame(r.power.total.vectorless), r.power.images,
+                   r.power.mismatches, r.power.seconds)
+            << std::endl;
 }
 
 void add_flow(CLI::App& app) {
@@ -132,6 +157,12 @@ void add_flow(CLI::App& app) {
   cmd->add_flag("!--no-encoder-synth", flags->encoder_synth,
                 "Skip the second synthesis that includes the input encoder");
   cmd->add_flag("--abc9", flags->abc9, "Synthesize with synth_xilinx -abc9");
+  cmd->add_flag("!--no-power", flags->power,
+                "Skip lutnet power (energy per frame from the gate-level netlist; one more Yosys "
+                "run per design)");
+  cmd->add_option("--power-limit", flags->power_limit,
+                  "Frames through the gate-level simulation (default 1000; conv models: at most "
+                  "100)");
   cmd->callback([train_flags, flags] {
     const auto start = std::chrono::steady_clock::now();
     auto config = build_config(*train_flags);
@@ -166,17 +197,24 @@ void add_flow(CLI::App& app) {
       return images_per_second(r) / static_cast<double>(std::max<int64_t>(1, r.synth.luts));
     };
     json rows = json::array();
-    std::cout << fmt::format("\n{:<9} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12} {:>12}\n",
-                             "design", "model%", "RTL%", "mismatch", "LUT", "LUT+enc", "FF",
-                             "depth", "images/s", "img/s/LUT");
+    auto pj = [](const DesignResult& r) {
+      return r.has_power ? r.power.pj_per_frame(r.power.total.simulated) : 0.0;
+    };
+    auto per_joule = [&](const DesignResult& r) { return pj(r) > 0 ? 1e12 / pj(r) : 0.0; };
+    std::cout << fmt::format(
+        "\n{:<9} {:>8} {:>8} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12} {:>12} {:>10} {:>10}\n",
+        "design", "model%", "RTL%", "mismatch", "LUT", "LUT+enc", "FF", "depth", "images/s",
+        "img/s/LUT", "pJ/frame", "frames/J");
     for (const auto* r : {&a, &b}) {
       std::cout << fmt::format(
           "{:<9} {:>8.2f} {:>8.2f} {:>10} {:>8} {:>10} {:>8} {:>6} {:>12.3g} "
-          "{:>12.1f}\n",
+          "{:>12.1f} {:>10} {:>10}\n",
           r->name, 100 * r->model_accuracy, 100 * r->rtl_accuracy,
           fmt::format("{}/{}", r->mismatches, r->images), r->synth.luts,
           r->has_encoder ? std::to_string(r->synth_encoder.luts) : "-", r->synth.ffs,
-          r->synth.lut_depth, images_per_second(*r), efficiency(*r));
+          r->synth.lut_depth, images_per_second(*r), efficiency(*r),
+          r->has_power ? fmt::format("{:.0f}", pj(*r)) : "-",
+          r->has_power ? fmt::format("{:.3g}", per_joule(*r)) : "-");
       rows.push_back({{"design", r->name},
                       {"connections", r->connections},
                       {"model_test_accuracy", r->model_accuracy},
@@ -194,7 +232,8 @@ void add_flow(CLI::App& app) {
                       {"hdl_seconds", r->hdl_seconds},
                       {"verify_seconds", r->verify_seconds},
                       {"synth_seconds", r->synth.seconds},
-                      {"synth", r->synth.to_json()}});
+                      {"synth", r->synth.to_json()},
+                      {"power", r->has_power ? r->power.to_json() : json()}});
     }
     const double ratio = efficiency(a) / efficiency(b);
     std::cout << fmt::format(
@@ -204,12 +243,22 @@ void add_flow(CLI::App& app) {
         a.synth.cycles_per_frame > 1
             ? fmt::format("one frame per {} cycles", a.synth.cycles_per_frame)
             : "one image per clock");
+    const double energy_ratio = pj(b) > 0 && pj(a) > 0 ? pj(b) / pj(a) : 0.0;
+    if (energy_ratio > 0)
+      std::cout << fmt::format(
+          "energy efficiency LUTNet / baseline: {:.2f}x (frames/J, dynamic, simulated; "
+          "docs/power.md)\n",
+          energy_ratio);
     const json report = {{"designs", rows},
                          {"area_efficiency_ratio", ratio},
+                         {"energy_efficiency_ratio", energy_ratio},
                          {"clock_mhz", flags->clock_mhz},
                          {"seconds", seconds_since(start)}};
     write_file_atomically(run_dir / "flow.json", report.dump(2));
     std::cout << "wrote " << (run_dir / "flow.json").string() << "\n";
+    if (a.power.mismatches || b.power.mismatches)
+      throw Error(
+          "flow: the synthesized netlist disagrees with the reference (see the power lines)");
     if (a.mismatches || b.mismatches)
       throw Error(
           "flow: the RTL disagrees with the reference evaluator (see the verify lines "
