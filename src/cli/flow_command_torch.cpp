@@ -100,6 +100,9 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
 
   flows::SynthOptions synth;
   synth.abc9 = flags.abc9;
+  // Kept: lutnet power simulates these netlists when they have no SRLs (flows/power.hpp).
+  synth.work_dir = out_dir / (name + "-synth");
+  synth.keep = true;
   r.synth = flows::synthesize(model, hdl_options, synth);
   std::cout << fmt::format("[{}] synth: {} LUT, {} FF, {} CARRY, depth {} ({:.1f} s)", name,
                            r.synth.luts, r.synth.ffs, r.synth.carries, r.synth.lut_depth,
@@ -107,6 +110,8 @@ DesignResult build_design(const std::string& name, const Model& model, const Dat
             << std::endl;
   if (flags.encoder_synth) {
     synth.input_encoder = true;
+    synth.work_dir.clear();
+    synth.keep = false;
     r.synth_encoder = flows::synthesize(model, hdl_options, synth);
     r.has_encoder = true;
     std::cout << fmt::format("[{}] synth with input encoder: {} LUT ({:.1f} s)", name,
@@ -123,6 +128,7 @@ void add_power(const Model& model, const Dataset& test, const FlowFlags& flags, 
   power.synth.abc9 = flags.abc9;
   power.clock_mhz = flags.clock_mhz;
   power.limit = r.synth.streaming ? std::min<size_t>(flags.power_limit, 100) : flags.power_limit;
+  power.synthesized = &r.synth;
   r.power = flows::estimate_power(model, test, power);
   r.has_power = true;
   std::cout << fmt::format(

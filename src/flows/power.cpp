@@ -144,19 +144,26 @@ PowerReport estimate_power(const Model& model, const Dataset& data, const PowerO
   report.coefficients_origin = options.coefficients.origin;
 
   WorkDir dir(options.synth.work_dir, options.synth.keep, "lutnet-power");
-  SynthOptions synth = options.synth;
-  synth.work_dir = dir.path() / "synth";
-  synth.keep = true;
-  synth.layers.clear();
-  synth.flatten = false;
-  synth.srl = false;  // synth.hpp: Yosys 0.23's SRLs ignore their clock enable
-  report.synth = synthesize(model, options.hdl, synth);
+  const SynthReport* prior = options.synthesized;
+  fs::path netlists = dir.path() / "synth";
+  if (prior && prior->srls == 0 && !prior->flatten && !prior->work_dir.empty()) {
+    report.synth = *prior;
+    netlists = prior->work_dir;
+  } else {
+    SynthOptions synth = options.synth;
+    synth.work_dir = netlists;
+    synth.keep = true;
+    synth.layers.clear();
+    synth.flatten = false;
+    synth.srl = false;  // synth.hpp: Yosys 0.23's SRLs ignore their clock enable
+    report.synth = synthesize(model, options.hdl, synth);
+  }
   const hdl::HdlDesign design =
       hdl::generate_verilog(model, synthesized_hdl_options(options.hdl, options.synth));
   report.cycles_per_frame = design.initiation_interval;
 
   const power::GateNetlist netlist =
-      power::read_blif_files(netlist_files(synth.work_dir), design.top_name);
+      power::read_blif_files(netlist_files(netlists), design.top_name);
   report.cells = netlist.cells.size();
   report.nets = netlist.net_names.size();
   power::GateSimulator sim(netlist);

@@ -22,6 +22,10 @@ namespace lutnet::flows {
 
 struct PowerOptions {
   SynthOptions synth;  // the netlist (its work_dir, when set, keeps the Yosys files)
+  // A kept `synthesize` run of this design with the same options (its work_dir with the BLIF
+  // files, and its report): simulated instead of synthesizing again, unless it has SRLs, which
+  // Yosys 0.23 gets wrong (synth.hpp).
+  const SynthReport* synthesized = nullptr;
   hdl::HdlOptions hdl;
   size_t limit = 0;        // the first N test images (0: all)
   double clock_mhz = 200;  // for power and frames/s

@@ -138,3 +138,44 @@ TEST(PowerFlow, WritesSaifAndVivadoScript) {
 
 }  // namespace
 }  // namespace lutnet::flows
+
+namespace lutnet::flows {
+namespace {
+
+// A kept synthesis is simulated as it is when it has no SRLs, and synthesized again with -nosrl
+// when it has them.
+TEST(PowerFlow, ReusesAKeptSynthesisWithoutShiftRegisters) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    fmt::format("lutnet-power-reuse-{}", ::getpid());
+  SynthOptions keep;
+  keep.work_dir = dir / "dense";
+  keep.keep = true;
+  const Model dense = test::tiny_model(34);
+  const SynthReport dense_synth = synthesize(dense, {}, keep);
+  ASSERT_EQ(dense_synth.srls, 0);
+  PowerOptions options;
+  options.synthesized = &dense_synth;
+  const PowerReport r = expect_identical(dense, 20, options);
+  EXPECT_TRUE(r.synth.srl);  // the kept run, not a -nosrl one
+  EXPECT_EQ(r.synth.luts, dense_synth.luts);
+
+  RandomModelSpec spec;
+  spec.input_shape = {1, 6, 6};
+  spec.convs = {{2, 3, 3, 1, 2, 2}};
+  spec.hidden = {};
+  spec.num_classes = 2;
+  spec.k = 3;
+  spec.seed = 4;
+  const Model conv = make_random_model(spec);
+  keep.work_dir = dir / "conv";
+  const SynthReport conv_synth = synthesize(conv, {}, keep);
+  ASSERT_GT(conv_synth.srls, 0);
+  options.synthesized = &conv_synth;
+  const PowerReport c = expect_identical(conv, 4, options);
+  EXPECT_FALSE(c.synth.srl);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lutnet::flows
