@@ -129,6 +129,38 @@ void write_saif_and_tcl(const power::GateNetlist& n, const power::GateActivity& 
   report.tcl = o.tcl;
 }
 
+// The directory of the netlists to simulate: a kept synthesis without SRLs as it is, or a new
+// one with -nosrl (synth.hpp) in `dir`.
+fs::path synthesized_netlists(const Model& model, const PowerOptions& options, const fs::path& dir,
+                              PowerReport& report) {
+  const SynthReport* prior = options.synthesized;
+  if (prior && prior->srls == 0 && !prior->flatten && !prior->work_dir.empty()) {
+    report.synth = *prior;
+    return prior->work_dir;
+  }
+  SynthOptions synth = options.synth;
+  synth.work_dir = dir / "synth";
+  synth.keep = true;
+  synth.layers.clear();
+  synth.flatten = false;
+  synth.srl = false;  // synth.hpp: Yosys 0.23's SRLs ignore their clock enable
+  report.synth = synthesize(model, options.hdl, synth);
+  return synth.work_dir;
+}
+
+// Every module's activity priced, and the total.
+void price_parts(const power::GateNetlist& netlist, const power::GateActivity& activity,
+                 const hdl::HdlDesign& design, const PowerOptions& options, PowerReport& report) {
+  const auto parts = power::summarize_activity(netlist, activity, groups_of(netlist, design),
+                                               design.modules.size());
+  power::ResourceActivity total;
+  for (size_t m = 0; m < parts.size(); ++m) {
+    report.parts.push_back(priced(design.modules[m].label, parts[m], options));
+    total += parts[m];
+  }
+  report.total = priced("total", total, options);
+}
+
 }  // namespace
 
 PowerReport estimate_power(const Model& model, const Dataset& data, const PowerOptions& options) {
@@ -144,20 +176,7 @@ PowerReport estimate_power(const Model& model, const Dataset& data, const PowerO
   report.coefficients_origin = options.coefficients.origin;
 
   WorkDir dir(options.synth.work_dir, options.synth.keep, "lutnet-power");
-  const SynthReport* prior = options.synthesized;
-  fs::path netlists = dir.path() / "synth";
-  if (prior && prior->srls == 0 && !prior->flatten && !prior->work_dir.empty()) {
-    report.synth = *prior;
-    netlists = prior->work_dir;
-  } else {
-    SynthOptions synth = options.synth;
-    synth.work_dir = netlists;
-    synth.keep = true;
-    synth.layers.clear();
-    synth.flatten = false;
-    synth.srl = false;  // synth.hpp: Yosys 0.23's SRLs ignore their clock enable
-    report.synth = synthesize(model, options.hdl, synth);
-  }
+  const fs::path netlists = synthesized_netlists(model, options, dir.path(), report);
   const hdl::HdlDesign design =
       hdl::generate_verilog(model, synthesized_hdl_options(options.hdl, options.synth));
   report.cycles_per_frame = design.initiation_interval;
@@ -180,15 +199,7 @@ PowerReport estimate_power(const Model& model, const Dataset& data, const PowerO
     throw Error("the reference model does not have the simulated model's shape");
   compare_results(golden, design, data, run, report);
 
-  const std::vector<int> groups = groups_of(netlist, design);
-  const auto parts =
-      power::summarize_activity(netlist, sim.activity(), groups, design.modules.size());
-  power::ResourceActivity total;
-  for (size_t m = 0; m < parts.size(); ++m) {
-    report.parts.push_back(priced(design.modules[m].label, parts[m], options));
-    total += parts[m];
-  }
-  report.total = priced("total", total, options);
+  price_parts(netlist, sim.activity(), design, options, report);
   write_saif_and_tcl(netlist, sim.activity(), design, options, report);
   report.seconds = seconds_since(start);
   return report;
