@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "flows/subprocess.hpp"
+#include "power/gate_netlist.hpp"
 
 namespace lutnet::flows {
 namespace fs = std::filesystem;
@@ -150,17 +151,6 @@ std::map<std::string, std::map<std::string, int64_t>> cells_by_module(const json
   return out;
 }
 
-namespace {
-
-// Output pins of the Xilinx cells synth_xilinx emits (vector pins as NAME[i]).
-bool is_output_pin(std::string_view pin) {
-  pin = pin.substr(0, pin.find('['));
-  return pin == "O" || pin == "O5" || pin == "O6" || pin == "Q" || pin == "CO" || pin == "Q31" ||
-         pin == "LO";
-}
-
-}  // namespace
-
 std::map<std::string, int> lut_depth_by_module(const std::string& blif) {
   struct Cell {
     int weight = 0;  // LUTs on a path through it
@@ -248,7 +238,7 @@ std::map<std::string, int> lut_depth_by_module(const std::string& blif) {
         const size_t eq = w.find('=');
         if (eq == std::string::npos) continue;
         const int n = net(w.substr(eq + 1));
-        if (combinational && is_output_pin(std::string_view(w).substr(0, eq)))
+        if (combinational && power::gate_pin_is_output(type, std::string_view(w).substr(0, eq)))
           outputs.push_back(n);
         else
           c.inputs.push_back(n);
