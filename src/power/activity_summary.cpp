@@ -15,7 +15,11 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-bool is_buffer(const GateCell& c) { return c.type == "$names" && c.pins.size() == 2; }
+// A one-input cover that copies its input (Yosys writes connections as these); "0 1" would be
+// an inverter, a cell of its own.
+bool is_buffer(const GateCell& c) {
+  return c.type == "$names" && c.pins.size() == 2 && c.cover.size() == 1 && c.cover[0] == "1 1";
+}
 
 std::vector<int> net_drivers(const GateNetlist& n) {
   std::vector<int> driver(n.net_names.size(), -1);
