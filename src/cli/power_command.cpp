@@ -45,6 +45,8 @@ void run_power(const PowerArgs& args) {
   if (!args.coefficients.empty())
     options.coefficients = power::read_coefficients(args.coefficients);
   if (args.model.empty()) throw Error("power needs a MODEL (or --print-coefficients FILE)");
+  if (!args.tcl.empty() && args.saif.empty())
+    throw Error("--tcl writes a script that reads the SAIF file: give --saif too");
   const Model model = load_model(args.model);
   const Dataset data = load_test_images(model, args.dataset, args.data_dir, args.random);
   options.synth.input_encoder = args.encoder;
@@ -56,8 +58,6 @@ void run_power(const PowerArgs& args) {
   options.tcl = args.tcl;
   options.part = args.part;
   options.progress = progress_printer();
-  if (!args.tcl.empty() && args.saif.empty())
-    throw Error("--tcl writes a script that reads the SAIF file: give --saif too");
   const flows::PowerReport r = flows::estimate_power(model, data, options);
   if (!args.json.empty()) write_file_atomically(args.json, r.to_json().dump(2) + "\n");
   fmt::print("power {} on {} ({} LUTs, {} cells): coefficients {} ({})\n", args.model, data.name,

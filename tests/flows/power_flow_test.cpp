@@ -19,6 +19,28 @@ using test::random_images;
 using test::tiny_model;
 using ::testing::HasSubstr;
 
+// A 6x6 image, a 3x3 conv of `channels` channels and a 2x2 / 2 pool: a streaming design whose
+// pool stage gets its pixels in bursts (stalls in between).
+RandomModelSpec conv_pool_spec(int channels, uint64_t seed) {
+  RandomModelSpec spec;
+  spec.input_shape = {1, 6, 6};
+  spec.convs = {{channels, 3, 3, 1, 2, 2}};
+  spec.hidden = {};
+  spec.num_classes = 2;
+  spec.k = 3;
+  spec.seed = seed;
+  return spec;
+}
+
+// A fresh directory under the test's temporary directory.
+std::filesystem::path scratch_dir(const std::string& name) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / fmt::format("lutnet-{}-{}", name, ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 PowerReport expect_identical(const Model& model, int images, PowerOptions options = {}) {
   const PowerReport r = estimate_power(model, random_images(model, images, 5), options);
   EXPECT_EQ(r.images, static_cast<size_t>(images));
@@ -86,13 +108,7 @@ TEST(PowerFlow, TiledDenseReadsItsWeightMemories) {
 
 TEST(PowerFlow, StreamingAndTiledConvNetlistsEqualReference) {
   LUTNET_REQUIRE_TOOL("yosys");
-  RandomModelSpec spec;
-  spec.input_shape = {1, 6, 6};
-  spec.convs = {{4, 3, 3, 1, 2, 2}};
-  spec.hidden = {};
-  spec.num_classes = 2;
-  spec.k = 3;
-  spec.seed = 3;
+  RandomModelSpec spec = conv_pool_spec(4, 3);
   expect_identical(make_random_model(spec), 8);
   spec.tiling = {2, 3, 4, 1};  // 4 outputs x 9 inputs in 2 x 3 tiles
   const Model tiled = make_random_model(spec);
@@ -115,9 +131,7 @@ TEST(PowerFlow, WrongReferenceIsCaught) {
 
 TEST(PowerFlow, WritesSaifAndVivadoScript) {
   LUTNET_REQUIRE_TOOL("yosys");
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) / fmt::format("lutnet-power-{}", ::getpid());
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = scratch_dir("power-saif");
   PowerOptions options;
   options.saif = dir / "activity.saif";
   options.tcl = dir / "power.tcl";
@@ -136,18 +150,11 @@ TEST(PowerFlow, WritesSaifAndVivadoScript) {
   std::filesystem::remove_all(dir);
 }
 
-}  // namespace
-}  // namespace lutnet::flows
-
-namespace lutnet::flows {
-namespace {
-
 // A kept synthesis is simulated as it is when it has no SRLs, and synthesized again with -nosrl
 // when it has them.
 TEST(PowerFlow, ReusesAKeptSynthesisWithoutShiftRegisters) {
   LUTNET_REQUIRE_TOOL("yosys");
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                    fmt::format("lutnet-power-reuse-{}", ::getpid());
+  const std::filesystem::path dir = scratch_dir("power-reuse");
   SynthOptions keep;
   keep.work_dir = dir / "dense";
   keep.keep = true;
@@ -160,14 +167,7 @@ TEST(PowerFlow, ReusesAKeptSynthesisWithoutShiftRegisters) {
   EXPECT_TRUE(r.synth.srl);  // the kept run, not a -nosrl one
   EXPECT_EQ(r.synth.luts, dense_synth.luts);
 
-  RandomModelSpec spec;
-  spec.input_shape = {1, 6, 6};
-  spec.convs = {{2, 3, 3, 1, 2, 2}};
-  spec.hidden = {};
-  spec.num_classes = 2;
-  spec.k = 3;
-  spec.seed = 4;
-  const Model conv = make_random_model(spec);
+  const Model conv = make_random_model(conv_pool_spec(2, 4));
   keep.work_dir = dir / "conv";
   const SynthReport conv_synth = synthesize(conv, {}, keep);
   ASSERT_GT(conv_synth.srls, 0);
