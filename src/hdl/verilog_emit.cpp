@@ -27,7 +27,7 @@ class Printer {
         out << (line.empty() ? "//" : "// " + line) << "\n";
     }
     print_header(out, name);
-    print_functions(out);
+    print_lut_note(out);
     print_body(out);
     print_registers(out);
     out << "endmodule\n";
@@ -102,21 +102,17 @@ class Printer {
     out << "\n);\n";
   }
 
-  void print_functions(std::ostream& out) const {
+  // Behavioural tables are constants indexed by the LUT inputs, not function calls: Verilator
+  // inlines every call with temporaries of its own (measured on the 28 k-LUT MNIST network: 114 s
+  // and 3.1 GB in Verilator, 303 MB of C++, against 69 s, 1.3 GB and 95 MB for this form).
+  void print_lut_note(std::ostream& out) const {
     if (options_.xilinx_primitives) return;
-    std::set<int> sizes;
     for (size_t i = 0; i < nl_.nodes().size(); ++i)
-      if (used_[i] && nl_.nodes()[i].op == NodeOp::kLut) sizes.insert(nl_.nodes()[i].num_inputs);
-    for (int k : sizes) {
-      out << fmt::format(
-          "  // A {0}-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).\n"
-          "  function lut{0};\n"
-          "    input [{1}:0] init;\n"
-          "    input [{2}:0] sel;\n"
-          "    lut{0} = init[sel];\n"
-          "  endfunction\n",
-          k, (1 << k) - 1, k - 1);
-    }
+      if (used_[i] && nl_.nodes()[i].op == NodeOp::kLut) {
+        out << "  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least "
+               "significant\n  // address bit (DESIGN.md 3).\n";
+        return;
+      }
   }
 
   void print_body(std::ostream& out) {
@@ -176,10 +172,10 @@ class Printer {
       out << ");\n";
       return;
     }
-    out << fmt::format("  wire {} = lut{}({}, {{", name(net), n.num_inputs,
-                       hex_table(n.table, n.num_inputs));
+    out << fmt::format("  localparam [{0}:0] t{1} = {2};\n  wire {3} = t{1}[{{",
+                       (1 << n.num_inputs) - 1, net, hex_table(n.table, n.num_inputs), name(net));
     for (int j = n.num_inputs - 1; j >= 0; --j) out << name(n.in[j]) << (j ? ", " : "");
-    out << "});\n";
+    out << "}];\n";
   }
 
   void print_sum(std::ostream& out, int index) const {

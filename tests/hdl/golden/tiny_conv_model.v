@@ -72,16 +72,14 @@ module lutnet_top_layer0_array (
   /* verilator lint_on UNUSED */,
   output reg [3:0] y
 );
-  // A 2-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
-  function lut2;
-    input [3:0] init;
-    input [1:0] sel;
-    lut2 = init[sel];
-  endfunction
+  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3).
   // neuron 0: 2 connections
   // neuron 1: 2 connections
-  wire n11 = lut2(4'he, {x[3], x[1]});
-  wire n12 = lut2(4'hb, {x[1], x[2]});
+  localparam [3:0] t11 = 4'he;
+  wire n11 = t11[{x[3], x[1]}];
+  localparam [3:0] t12 = 4'hb;
+  wire n12 = t12[{x[1], x[2]}];
   /* verilator lint_off UNUSED */
   wire [1:0] s13 = {1'd0, n11} + {1'd0, n12};
   /* verilator lint_on UNUSED */
@@ -264,57 +262,55 @@ module lutnet_top_layer2 (
   /* verilator lint_on UNUSED */,
   output reg [7:0] y
 );
-  // A 2-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
-  function lut2;
-    input [3:0] init;
-    input [1:0] sel;
-    lut2 = init[sel];
-  endfunction
-  // A 3-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
-  function lut3;
-    input [7:0] init;
-    input [2:0] sel;
-    lut3 = init[sel];
-  endfunction
-  // A 4-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
-  function lut4;
-    input [15:0] init;
-    input [3:0] sel;
-    lut4 = init[sel];
-  endfunction
-  // A 5-input LUT: sel[0] is the least significant address bit (DESIGN.md 3).
-  function lut5;
-    input [31:0] init;
-    input [4:0] sel;
-    lut5 = init[sel];
-  endfunction
+  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3).
   // neuron 0: 4 connections
-  wire n18 = lut2(4'hb, {x[3], x[4]});
+  localparam [3:0] t18 = 4'hb;
+  wire n18 = t18[{x[3], x[4]}];
   wire n19 = ~x[11];
-  wire n20 = lut2(4'hd, {x[2], x[0]});
+  localparam [3:0] t20 = 4'hd;
+  wire n20 = t20[{x[2], x[0]}];
   wire n21 = ~x[8];
-  wire n22 = lut2(4'h8, {x[15], x[14]});
-  wire n23 = lut2(4'h4, {x[4], x[7]});
-  wire n24 = lut2(4'hd, {x[12], x[15]});
-  wire n25 = lut4(16'h6996, {n24, n22, n21, n19});
-  wire n26 = lut5(32'h81177ee8, {n18, n24, n22, n21, n19});
-  wire n27 = lut5(32'hfee88000, {n18, n24, n22, n21, n19});
-  wire n28 = lut3(8'h96, {n23, n20, n26});
-  wire n29 = lut3(8'he8, {n23, n20, n26});
+  localparam [3:0] t22 = 4'h8;
+  wire n22 = t22[{x[15], x[14]}];
+  localparam [3:0] t23 = 4'h4;
+  wire n23 = t23[{x[4], x[7]}];
+  localparam [3:0] t24 = 4'hd;
+  wire n24 = t24[{x[12], x[15]}];
+  localparam [15:0] t25 = 16'h6996;
+  wire n25 = t25[{n24, n22, n21, n19}];
+  localparam [31:0] t26 = 32'h81177ee8;
+  wire n26 = t26[{n18, n24, n22, n21, n19}];
+  localparam [31:0] t27 = 32'hfee88000;
+  wire n27 = t27[{n18, n24, n22, n21, n19}];
+  localparam [7:0] t28 = 8'h96;
+  wire n28 = t28[{n23, n20, n26}];
+  localparam [7:0] t29 = 8'he8;
+  wire n29 = t29[{n23, n20, n26}];
   wire [3:0] s30 = {1'd0, n29, n28, n25} + {1'd0, n27, 2'd0};
   // neuron 1: 4 connections
   wire n34 = ~x[10];
-  wire n35 = lut2(4'h2, {x[7], x[1]});
+  localparam [3:0] t35 = 4'h2;
+  wire n35 = t35[{x[7], x[1]}];
   wire n36 = ~x[15];
-  wire n37 = lut2(4'h1, {x[7], x[4]});
-  wire n38 = lut2(4'h2, {x[15], x[12]});
-  wire n39 = lut2(4'h8, {x[6], x[7]});
-  wire n40 = lut2(4'hb, {x[14], x[15]});
-  wire n41 = lut4(16'h6996, {n40, n38, n36, n34});
-  wire n42 = lut5(32'h81177ee8, {n35, n40, n38, n36, n34});
-  wire n43 = lut5(32'hfee88000, {n35, n40, n38, n36, n34});
-  wire n44 = lut3(8'h96, {n39, n37, n42});
-  wire n45 = lut3(8'he8, {n39, n37, n42});
+  localparam [3:0] t37 = 4'h1;
+  wire n37 = t37[{x[7], x[4]}];
+  localparam [3:0] t38 = 4'h2;
+  wire n38 = t38[{x[15], x[12]}];
+  localparam [3:0] t39 = 4'h8;
+  wire n39 = t39[{x[6], x[7]}];
+  localparam [3:0] t40 = 4'hb;
+  wire n40 = t40[{x[14], x[15]}];
+  localparam [15:0] t41 = 16'h6996;
+  wire n41 = t41[{n40, n38, n36, n34}];
+  localparam [31:0] t42 = 32'h81177ee8;
+  wire n42 = t42[{n35, n40, n38, n36, n34}];
+  localparam [31:0] t43 = 32'hfee88000;
+  wire n43 = t43[{n35, n40, n38, n36, n34}];
+  localparam [7:0] t44 = 8'h96;
+  wire n44 = t44[{n39, n37, n42}];
+  localparam [7:0] t45 = 8'he8;
+  wire n45 = t45[{n39, n37, n42}];
   wire [3:0] s46 = {1'd0, n45, n44, n41} + {1'd0, n43, 2'd0};
   always @(posedge clk) begin
     y[0] <= s30[0];
