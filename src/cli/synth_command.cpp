@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <sstream>
 
@@ -75,7 +76,9 @@ void add_synth(CLI::App& app) {
       "UltraScale, out of context): LUTs, FFs, CARRYs, SRL, LUT-RAM and block RAM per layer, "
       "critical-path LUT depth");
   cmd->add_option("MODEL", args->model, "Model file");
-  cmd->add_flag("--input-encoder", args->encoder, "Include the 8-bit pixel encoder");
+  cmd->add_flag("--input-encoder", args->encoder,
+                "Include the 8-bit pixel encoder in the design (default: the design without it, "
+                "and the encoder's input stage as a row of its own)");
   cmd->add_option("--json", args->json, "Write the report as JSON");
   cmd->add_option("--tcl", args->tcl,
                   "Write a Vivado script (and the Verilog it reads, same name with .v) here");
@@ -106,6 +109,8 @@ void add_synth(CLI::App& app) {
     flows::SynthOptions options;
     options.family = args->family;
     options.input_encoder = args->encoder;
+    options.encoder_row = !args->encoder;
+    options.progress = &std::cerr;
     options.abc9 = args->abc9;
     options.flatten = args->flatten;
     options.jobs = args->jobs;

@@ -25,16 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-// Every netlist lutnet synth left in `dir` (the layers' and the rest's).
-std::vector<fs::path> netlist_files(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".blif") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw InternalError(fmt::format("no netlists in {}", dir.string()));
-  return files;
-}
-
 // Netlist instance -> the design module (synth row) it belongs to.
 std::vector<int> groups_of(const power::GateNetlist& n, const hdl::HdlDesign& d) {
   int top = 0;
@@ -129,14 +119,14 @@ void write_saif_and_tcl(const power::GateNetlist& n, const power::GateActivity& 
   report.tcl = o.tcl;
 }
 
-// The directory of the netlists to simulate: a kept synthesis without SRLs as it is, or a new
-// one with -nosrl (synth.hpp) in `dir`.
-fs::path synthesized_netlists(const Model& model, const PowerOptions& options, const fs::path& dir,
+// The netlists to simulate: a kept synthesis without SRLs as it is, or a new one with -nosrl
+// (synth.hpp) in `dir`.
+std::vector<fs::path> synthesized_netlists(const Model& model, const PowerOptions& options, const fs::path& dir,
                               PowerReport& report) {
   const SynthReport* prior = options.synthesized;
   if (prior && prior->srls == 0 && !prior->flatten && !prior->work_dir.empty()) {
     report.synth = *prior;
-    return prior->work_dir;
+    return prior->netlists;
   }
   SynthOptions synth = options.synth;
   synth.work_dir = dir / "synth";
@@ -145,7 +135,7 @@ fs::path synthesized_netlists(const Model& model, const PowerOptions& options, c
   synth.flatten = false;
   synth.srl = false;  // synth.hpp: Yosys 0.23's SRLs ignore their clock enable
   report.synth = synthesize(model, options.hdl, synth);
-  return synth.work_dir;
+  return report.synth.netlists;
 }
 
 // Every module's activity priced, and the total.
@@ -176,13 +166,14 @@ PowerReport estimate_power(const Model& model, const Dataset& data, const PowerO
   report.coefficients_origin = options.coefficients.origin;
 
   WorkDir dir(options.synth.work_dir, options.synth.keep, "lutnet-power");
-  const fs::path netlists = synthesized_netlists(model, options, dir.path(), report);
+  const std::vector<fs::path> netlists = synthesized_netlists(model, options, dir.path(), report);
+  if (netlists.empty()) throw InternalError("power: the synthesis kept no netlists");
   const hdl::HdlDesign design =
       hdl::generate_verilog(model, synthesized_hdl_options(options.hdl, options.synth));
   report.cycles_per_frame = design.initiation_interval;
 
   const power::GateNetlist netlist =
-      power::read_blif_files(netlist_files(netlists), design.top_name);
+      power::read_blif_files(netlists, design.top_name);
   report.cells = netlist.cells.size();
   report.nets = netlist.net_names.size();
   power::GateSimulator sim(netlist);

@@ -122,12 +122,25 @@ std::optional<std::string> failure(const Command& command, int status) {
 
 double run_command(const Command& command) { return run_commands({command}, 1).at(0); }
 
-std::vector<double> run_commands(const std::vector<Command>& commands, int jobs) {
+std::vector<double> run_commands(const std::vector<Command>& commands, int jobs,
+                                 const BatchProgressFn& progress, double progress_every) {
   using Clock = std::chrono::steady_clock;
   jobs = std::max(1, jobs);
   std::vector<double> seconds(commands.size(), 0.0);
   std::vector<std::optional<std::string>> errors(commands.size());
   std::vector<std::pair<pid_t, size_t>> running;
+  const auto batch_start = Clock::now();
+  auto last_report = batch_start;
+  BatchProgress state;
+  state.finished.assign(commands.size(), false);
+  auto report = [&] {
+    if (!progress) return;
+    last_report = Clock::now();
+    state.seconds = std::chrono::duration<double>(last_report - batch_start).count();
+    state.running.clear();
+    for (const auto& r : running) state.running.push_back(r.second);
+    progress(state);
+  };
   std::vector<Clock::time_point> started(commands.size());
   size_t next = 0;
   std::optional<std::string> start_error;
@@ -148,18 +161,24 @@ std::vector<double> run_commands(const std::vector<Command>& commands, int jobs)
     pid_t pid = 0;
     size_t i = 0;
     for (;; i = (i + 1) % running.size()) {
-      const bool only = running.size() == 1;
-      pid = ::waitpid(running[i].first, &status, only ? 0 : WNOHANG);
+      const bool block = running.size() == 1 && !progress;
+      pid = ::waitpid(running[i].first, &status, block ? 0 : WNOHANG);
       if (pid < 0 && errno != EINTR)
         throw Error(fmt::format("waiting for a subprocess failed: {}", std::strerror(errno)));
       if (pid > 0) break;
-      if (!only && i + 1 == running.size())
+      if (!block && i + 1 == running.size()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (progress &&
+            std::chrono::duration<double>(Clock::now() - last_report).count() >= progress_every)
+          report();
+      }
     }
     const size_t index = running[i].second;
     seconds[index] = std::chrono::duration<double>(Clock::now() - started[index]).count();
     errors[index] = failure(commands[index], status);
     running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+    state.finished[index] = true;
+    report();
   }
   for (const auto& e : errors)
     if (e) throw Error(*e);

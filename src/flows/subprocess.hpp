@@ -3,6 +3,7 @@
 // run them with output captured in a log file, and turn every failure into a lutnet::Error that
 // names the command and the log.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,19 @@ struct Command {
 // line. Returns the wall time in seconds.
 double run_command(const Command& command);
 
+// Where a batch of commands stands: which have ended, which run, the seconds since the start.
+struct BatchProgress {
+  std::vector<bool> finished;
+  std::vector<size_t> running;
+  double seconds = 0;
+};
+using BatchProgressFn = std::function<void(const BatchProgress&)>;
+
 // Runs the commands, at most `jobs` at a time; throws the first failure (in command order) after
-// all have ended. Returns the wall time of each.
-std::vector<double> run_commands(const std::vector<Command>& commands, int jobs);
+// all have ended. Returns the wall time of each. `progress`, when set, is called as each command
+// ends and every `progress_every` seconds between.
+std::vector<double> run_commands(const std::vector<Command>& commands, int jobs,
+                                 const BatchProgressFn& progress = {}, double progress_every = 30);
 
 // A directory for generated files: the given path (created, kept), or a fresh temporary directory
 // removed on destruction unless `keep`.

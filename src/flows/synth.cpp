@@ -107,7 +107,34 @@ struct Job {
   std::string name;                  // file stem
   std::vector<std::string> modules;  // modules whose figures this run gives
   Command command;
+  size_t verilog_bytes = 0;  // its input: Yosys time grows about linearly with it
 };
+
+// "synth: 3 of 7 Yosys runs done, running layer0, top (95 s, about 60 s left)". The time left
+// assumes the rest goes at the rate (input bytes per second) of the part done so far.
+BatchProgressFn synth_progress(const std::vector<Job>& jobs, std::ostream* out) {
+  if (!out) return {};
+  return [&jobs, out](const BatchProgress& p) {
+    size_t done = 0;
+    double done_bytes = 0, total_bytes = 0;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      total_bytes += static_cast<double>(jobs[j].verilog_bytes);
+      if (p.finished[j]) {
+        ++done;
+        done_bytes += static_cast<double>(jobs[j].verilog_bytes);
+      }
+    }
+    std::string running;
+    for (size_t j : p.running) running += (running.empty() ? "" : ", ") + jobs[j].name;
+    std::string left;
+    if (done_bytes > 0 && done < jobs.size())
+      left =
+          fmt::format(", about {:.0f} s left", p.seconds * (total_bytes - done_bytes) / done_bytes);
+    *out << fmt::format("synth: {} of {} Yosys runs done{}{} ({:.0f} s{})", done, jobs.size(),
+                        running.empty() ? "" : ", running ", running, p.seconds, left)
+         << std::endl;
+  };
+}
 
 Job make_job(const fs::path& dir, const std::string& stem, const std::string& verilog,
              const std::string& top, const SynthOptions& options, bool flatten,
@@ -127,7 +154,14 @@ Job make_job(const fs::path& dir, const std::string& stem, const std::string& ve
   write_file_atomically(dir / (stem + ".ys"), script);
   return {stem,
           std::move(modules),
-          {{"yosys", "-q", "-l", stem + ".log", "-s", stem + ".ys"}, dir, dir / (stem + ".out")}};
+          {{"yosys", "-q", "-l", stem + ".log", "-s", stem + ".ys"}, dir, dir / (stem + ".out")},
+          verilog.size()};
+}
+
+const hdl::ModuleInfo& input_stage(const hdl::HdlDesign& design) {
+  for (const auto& m : design.modules)
+    if (m.label == "input") return m;
+  throw InternalError("synth: the generated design has no input stage");
 }
 
 std::string yosys_version(const fs::path& dir) {
@@ -330,9 +364,22 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
         jobs.push_back(make_job(dir.path(), m.name, text, m.name, options, false, {m.name}));
       }
   }
+  // The encoder's input stage: the same module name, so it is read apart from the others.
+  const bool encoder_row =
+      options.encoder_row && !options.input_encoder && !options.flatten && options.layers.empty();
+  const size_t encoder_job = jobs.size();
+  if (encoder_row) {
+    hdl::HdlOptions with_encoder = h;
+    with_encoder.input_encoder = true;
+    const hdl::HdlDesign encoded = hdl::generate_verilog(model, with_encoder);
+    const hdl::ModuleInfo& input = input_stage(encoded);
+    jobs.push_back(make_job(dir.path(), "input_encoder", input.verilog, input.name, options, false,
+                            {input.name}));
+  }
   std::vector<Command> commands;
   for (const auto& job : jobs) commands.push_back(job.command);
-  const std::vector<double> seconds = run_commands(commands, options.jobs);
+  const std::vector<double> seconds =
+      run_commands(commands, options.jobs, synth_progress(jobs, options.progress));
 
   std::map<std::string, ModuleSynth> by_module;
   for (size_t j = 0; j < jobs.size(); ++j) {
@@ -350,7 +397,12 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
         count_cells(m, own);
       }
       if (auto it = depths.find(module); it != depths.end()) m.lut_depth = it->second;
-      by_module[module] = std::move(m);
+      if (encoder_row && j == encoder_job) {
+        m.label = "input encoder";
+        report.encoder = std::move(m);
+      } else {
+        by_module[module] = std::move(m);
+      }
     }
   }
   auto add = [&](ModuleSynth m) {
@@ -389,7 +441,12 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
     }
   }
   report.seconds = seconds_since(start);
-  if (dir.kept()) report.work_dir = dir.path();
+  if (dir.kept()) {
+    report.work_dir = dir.path();
+    for (size_t j = 0; j < jobs.size(); ++j)
+      if (!(encoder_row && j == encoder_job))
+        report.netlists.push_back(dir.path() / (jobs[j].name + ".blif"));
+  }
   return report;
 }
 
@@ -415,25 +472,39 @@ PopcountSynth synthesize_popcount(int bits, hdl::PopcountStyle style, const Synt
   return p;
 }
 
+int64_t SynthReport::luts_with_encoder() const {
+  if (input_encoder || !encoder) return luts;
+  int64_t plain_input = 0;
+  for (const auto& m : per_layer)
+    if (m.label == "input") plain_input += m.luts;
+  return luts - plain_input + encoder->luts;
+}
+
+namespace {
+
+json module_json(const ModuleSynth& m) {
+  json cells = json::object();
+  for (const auto& [type, n] : m.cells) cells[type] = n;
+  json row = {{"label", m.label},   {"module", m.module},        {"luts", m.luts},
+              {"ffs", m.ffs},       {"carries", m.carries},      {"muxes", m.muxes},
+              {"srls", m.srls},     {"lutrams", m.lutrams},      {"brams", m.brams},
+              {"ramb18", m.ramb18}, {"ramb36", m.ramb36},        {"lut_depth", m.lut_depth},
+              {"cells", cells},     {"yosys_seconds", m.seconds}};
+  if (m.layer >= 0) row["layer"] = m.layer;
+  if (m.popcount_bits > 0) {
+    row["learned_luts"] = m.learned_luts;
+    row["popcount_bits"] = m.popcount_bits;
+    row["adder_luts_per_bit"] = m.adder_luts_per_bit();
+  }
+  return row;
+}
+
+}  // namespace
+
 json SynthReport::to_json() const {
   json rows = json::array();
-  for (const auto& m : per_layer) {
-    json cells = json::object();
-    for (const auto& [type, n] : m.cells) cells[type] = n;
-    json row = {{"label", m.label},   {"module", m.module},        {"luts", m.luts},
-                {"ffs", m.ffs},       {"carries", m.carries},      {"muxes", m.muxes},
-                {"srls", m.srls},     {"lutrams", m.lutrams},      {"brams", m.brams},
-                {"ramb18", m.ramb18}, {"ramb36", m.ramb36},        {"lut_depth", m.lut_depth},
-                {"cells", cells},     {"yosys_seconds", m.seconds}};
-    if (m.layer >= 0) row["layer"] = m.layer;
-    if (m.popcount_bits > 0) {
-      row["learned_luts"] = m.learned_luts;
-      row["popcount_bits"] = m.popcount_bits;
-      row["adder_luts_per_bit"] = m.adder_luts_per_bit();
-    }
-    rows.push_back(std::move(row));
-  }
-  return {
+  for (const auto& m : per_layer) rows.push_back(module_json(m));
+  json j = {
       {"tool", yosys_version},
       {"flow", fmt::format("synth_xilinx -family {} -noiopad -noclkbuf{}{}{}", family,
                            abc9 ? " -abc9" : "", flatten ? " -flatten" : "", srl ? "" : " -nosrl")},
@@ -460,6 +531,11 @@ json SynthReport::to_json() const {
       {"seconds", seconds},
       {"generate_seconds", generate_seconds},
       {"modules", rows}};
+  if (encoder) {
+    j["encoder"] = module_json(*encoder);
+    j["luts_with_encoder"] = luts_with_encoder();
+  }
+  return j;
 }
 
 std::string SynthReport::table() const {
@@ -494,6 +570,15 @@ std::string SynthReport::table() const {
   }
   out += row("total", luts, ffs, carries, muxes, lut_depth, std::to_string(learned),
              std::to_string(bits), "", srls, lutrams, ramb18, ramb36);
+  if (encoder) {
+    const ModuleSynth& e = *encoder;
+    out += row(e.label, e.luts, e.ffs, e.carries, e.muxes, e.lut_depth, "", "", "", e.srls,
+               e.lutrams, e.ramb18, e.ramb36);
+    out += fmt::format(
+        "(the input encoder replaces the input row; not in the total: {} LUTs with "
+        "it)\n",
+        luts_with_encoder());
+  }
   return out;
 }
 

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,11 @@ namespace lutnet::flows {
 struct SynthOptions {
   std::string family = "xcup";  // xcup (UltraScale+) or xcu (UltraScale)
   bool input_encoder = false;   // include the pixel encoder (overrides the HdlOptions field)
-  bool abc9 = false;            // synth_xilinx -abc9 (docs/hardware.md has the comparison)
-  bool flatten = false;         // one flattened run of the whole design: totals only
+  // Without input_encoder: also synthesize the input stage with the encoder, as a row of its own
+  // (SynthReport::encoder), instead of a second run of the whole design. Whole designs only.
+  bool encoder_row = false;
+  bool abc9 = false;     // synth_xilinx -abc9 (docs/hardware.md has the comparison)
+  bool flatten = false;  // one flattened run of the whole design: totals only
   // Synthesize every learned table and counter output as the LUT primitive it was generated as
   // (HdlOptions::xilinx_primitives). Without it, ABC's depth-oriented mapping merges tables into
   // the adder trees and duplicates them: about 1.6x the LUTs and 5x the run time
@@ -35,6 +40,9 @@ struct SynthOptions {
   int jobs = 2;  // Yosys runs at a time
   std::filesystem::path work_dir;
   bool keep = false;
+  // Lines on the Yosys runs (done, running, elapsed, an estimate of the time left) as each ends
+  // and every 30 s; nullptr for silence.
+  std::ostream* progress = nullptr;
 };
 
 // Cells of one module after synthesis.
@@ -69,7 +77,9 @@ struct SynthReport {
           ramb36 = 0;
   int lut_depth = 0;
   std::vector<ModuleSynth> per_layer;  // every module, in pipeline order
-  double seconds = 0;                  // wall time of generation + all Yosys runs
+  // SynthOptions::encoder_row: the input stage with the pixel encoder, not in the totals.
+  std::optional<ModuleSynth> encoder;
+  double seconds = 0;  // wall time of generation + all Yosys runs
   double generate_seconds = 0;
   std::string family;
   bool abc9 = false, flatten = false, input_encoder = false, pin_luts = false, srl = true;
@@ -80,6 +90,12 @@ struct SynthReport {
   bool streaming = false;    // a conv model's pixel stream (HdlDesign::streaming)
   std::string yosys_version;
   std::filesystem::path work_dir;  // empty when it was a removed temporary directory
+  // The BLIF netlists of the design's modules in work_dir (when kept), the encoder row's not
+  // among them.
+  std::vector<std::filesystem::path> netlists;
+
+  // The design's LUTs with the encoder's input stage in place of the plain one.
+  int64_t luts_with_encoder() const;
 
   nlohmann::json to_json() const;
   std::string table() const;  // a plain-text table, one row per module and a total

@@ -439,6 +439,22 @@ void finish_run(Run& run, Clock::time_point start) {
   write_file_atomically(run.options.out_dir / "config.json", run.config_json);
 }
 
+// The end of a RunOptions::baseline_only run: the baseline's test accuracy and the summary.
+void finish_baseline_run(Run& run, Clock::time_point start) {
+  TrainResult& result = run.result;
+  result.finished = true;
+  result.baseline_validation_accuracy = run.pos.baseline_validation;
+  if (result.baseline.layers.empty()) result.baseline = load_model(result.baseline_path);
+  result.baseline_test_accuracy = exported_accuracy(result.baseline, run.data.test);
+  result.seconds = seconds_since(start);
+  const json summary = {{"baseline", result.baseline_path.string()},
+                        {"baseline_validation_accuracy", result.baseline_validation_accuracy},
+                        {"baseline_test_accuracy", result.baseline_test_accuracy},
+                        {"seconds", result.seconds}};
+  write_file_atomically(run.options.out_dir / "summary.json", summary.dump(2));
+  write_file_atomically(run.options.out_dir / "config.json", run.config_json);
+}
+
 }  // namespace
 
 TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
@@ -467,13 +483,17 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
                       encoding.num_bits()));
   run.net.to(device);
   resume_or_start(run);
-  for (; run.pos.stage < 4; ++run.pos.stage) {
+  const int64_t last_stage = options.baseline_only ? 1 : 3;
+  for (; run.pos.stage <= last_stage; ++run.pos.stage) {
     if (!run_stage(run)) return run.result;
     run.pos.epochs_done = 0;
     run.pos.step = 0;
     run.pos.entered = false;
   }
-  finish_run(run, start);
+  if (options.baseline_only)
+    finish_baseline_run(run, start);
+  else
+    finish_run(run, start);
   return run.result;
 }
 

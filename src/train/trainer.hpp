@@ -22,6 +22,8 @@ struct RunOptions {
   std::ostream* progress = nullptr;  // per-epoch lines; nullptr for silence
   // Stop after this many epochs in this invocation, as if killed (tests of --resume); -1: never.
   int64_t stop_after_epochs = -1;
+  // Stop after the retrain stage: only the baseline (baseline.json, summary.json) is written.
+  bool baseline_only = false;
 };
 
 struct TrainResult {

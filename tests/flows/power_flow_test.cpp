@@ -150,17 +150,20 @@ TEST(PowerFlow, WritesSaifAndVivadoScript) {
   std::filesystem::remove_all(dir);
 }
 
-// A kept synthesis is simulated as it is when it has no SRLs, and synthesized again with -nosrl
-// when it has them.
+// A kept synthesis is simulated as it is when it has no SRLs (its encoder row's netlist, which
+// defines the input stage a second time, left out), and synthesized again with -nosrl when it
+// has them.
 TEST(PowerFlow, ReusesAKeptSynthesisWithoutShiftRegisters) {
   LUTNET_REQUIRE_TOOL("yosys");
   const std::filesystem::path dir = scratch_dir("power-reuse");
   SynthOptions keep;
   keep.work_dir = dir / "dense";
   keep.keep = true;
+  keep.encoder_row = true;
   const Model dense = test::tiny_model(34);
   const SynthReport dense_synth = synthesize(dense, {}, keep);
   ASSERT_EQ(dense_synth.srls, 0);
+  ASSERT_TRUE(dense_synth.encoder.has_value());
   PowerOptions options;
   options.synthesized = &dense_synth;
   const PowerReport r = expect_identical(dense, 20, options);

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/error.hpp"
@@ -63,6 +64,30 @@ TEST(Subprocess, RunsInParallelAndReportsTheFirstFailure) {
   const auto seconds = run_commands(commands, 4);
   ASSERT_EQ(seconds.size(), 4u);
   EXPECT_GT(seconds[0], 0.1);
+}
+
+TEST(Subprocess, ProgressSeesEveryCommandEndAndTheRunningOnes) {
+  WorkDir dir({}, false, "lutnet-test");
+  std::vector<Command> commands;
+  for (const char* pause : {"0", "0.3", "0.6"})
+    commands.push_back({{"sleep", pause}, dir.path(), dir.path() / fmt::format("{}.log", pause)});
+  std::vector<BatchProgress> seen;
+  run_commands(
+      commands, 2, [&](const BatchProgress& p) { seen.push_back(p); }, 0.1);
+  ASSERT_GE(seen.size(), 4u);  // three ends and at least one periodic line
+  size_t ends = 0;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const auto done = std::count(seen[i].finished.begin(), seen[i].finished.end(), true);
+    EXPECT_LE(seen[i].running.size(), 2u);
+    EXPECT_LE(done + static_cast<long>(seen[i].running.size()), 3);
+    if (i > 0) {
+      EXPECT_GE(done, std::count(seen[i - 1].finished.begin(), seen[i - 1].finished.end(), true));
+      EXPECT_GE(seen[i].seconds, seen[i - 1].seconds);
+    }
+    ends = static_cast<size_t>(done);
+  }
+  EXPECT_EQ(ends, 3u);
+  EXPECT_TRUE(seen.back().running.empty());
 }
 
 TEST(Subprocess, MissingProgramIsAnError) {

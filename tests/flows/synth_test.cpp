@@ -202,6 +202,25 @@ TEST(YosysSynth, EncoderAddsLutsOnlyToTheInputStage) {
   EXPECT_EQ(a.per_layer[1].luts, b.per_layer[1].luts);
 }
 
+TEST(YosysSynth, EncoderRowEqualsTheEncodedInputStage) {
+  LUTNET_REQUIRE_TOOL("yosys");
+  const Model model = tiny_model(22, 4, 2, 3);
+  SynthOptions row, with;
+  row.encoder_row = true;
+  with.input_encoder = true;
+  const SynthReport a = synthesize(model, {}, row);
+  const SynthReport b = synthesize(model, {}, with);
+  ASSERT_TRUE(a.encoder.has_value());
+  EXPECT_FALSE(b.encoder.has_value());
+  EXPECT_EQ(a.encoder->label, "input encoder");
+  EXPECT_EQ(a.encoder->luts, b.per_layer.front().luts);
+  EXPECT_EQ(a.encoder->ffs, b.per_layer.front().ffs);
+  EXPECT_EQ(a.per_layer.front().luts, 0);  // the totals are the design without it
+  EXPECT_EQ(a.luts_with_encoder(), b.luts);
+  EXPECT_EQ(a.to_json()["luts_with_encoder"].get<int64_t>(), b.luts);
+  EXPECT_THAT(a.table(), HasSubstr("input encoder"));
+}
+
 TEST(YosysSynth, FlattenedRunGivesOneRow) {
   LUTNET_REQUIRE_TOOL("yosys");
   SynthOptions o;
