@@ -1,6 +1,7 @@
 #include "train/lut_dense_function.hpp"
 
 #include <ATen/Parallel.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -98,21 +99,178 @@ struct LutProblem {
   }
 }
 
-// The sample loops compiled for each ISA (they become gathers from the table: 3x faster than
-// the baseline ISA at K = 4 on AVX-512, measured with `lutnet train-bench`). The same source and
-// the same operation order, so every ISA gives the same bits.
-#define LUTNET_LUT_KERNELS(suffix, attribute)                                                \
-  attribute void forward_##suffix(const LutProblem& p, float* out, int64_t b0, int64_t b1) { \
-    forward_chunk(p, out, b0, b1);                                                           \
-  }                                                                                          \
-  attribute void backward_##suffix(const LutProblem& p, const float* grad, float* grad_s,    \
-                                   float* grad_tables, int64_t b0, int64_t b1) {             \
-    backward_chunk(p, grad, grad_s, grad_tables, b0, b1);                                    \
+// The sample loops for the baseline ISA: the reference the SIMD kernels below are tested against.
+void forward_scalar(const LutProblem& p, float* out, int64_t b0, int64_t b1) {
+  forward_chunk(p, out, b0, b1);
+}
+void backward_scalar(const LutProblem& p, const float* grad, float* grad_s, float* grad_tables,
+                     int64_t b0, int64_t b1) {
+  backward_chunk(p, grad, grad_s, grad_tables, b0, b1);
+}
+
+// AVX-512 with the tables in registers: a 2^K-entry table (K <= 6) is one to four vectors, and a
+// lookup of 16 samples is one permute (two and a blend at K = 6) instead of a 16-element gather.
+// The same operations per sample in the same order as forward_chunk / backward_chunk (a lookup, a
+// multiply, an add: no fused multiply-add), so the same bits.
+#define LUTNET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+struct RegisterTable {
+  __m512 part[4];
+  int vertices;
+  LUTNET_AVX512 explicit RegisterTable(const float* t, int64_t v) : vertices(static_cast<int>(v)) {
+    for (int i = 0; i < 4; ++i) {
+      const int64_t left = std::clamp<int64_t>(v - 16 * i, 0, 16);
+      part[i] = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << left) - 1), t + 16 * i);
+    }
   }
-LUTNET_LUT_KERNELS(scalar, )
-LUTNET_LUT_KERNELS(avx2, __attribute__((target("avx2,fma"))))
-LUTNET_LUT_KERNELS(avx512, __attribute__((target("avx512f,avx512bw,avx512vl"))))
-#undef LUTNET_LUT_KERNELS
+  LUTNET_AVX512 __m512 lookup(__m512i index) const {
+    if (vertices <= 16) return _mm512_maskz_permutexvar_ps(0xffff, index, part[0]);
+    const __m512 low = _mm512_permutex2var_ps(part[0], index, part[1]);
+    if (vertices <= 32) return low;
+    const __m512 high = _mm512_permutex2var_ps(part[2], index, part[3]);
+    return _mm512_mask_blend_ps(_mm512_test_epi32_mask(index, _mm512_set1_epi32(32)), low, high);
+  }
+};
+
+LUTNET_AVX512 inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << left) - 1);
+}
+
+LUTNET_AVX512 inline __m512i load_addresses(const uint8_t* a, __mmask16 m) {
+  return _mm512_maskz_cvtepu8_epi32(m, _mm_maskz_loadu_epi8(m, a));
+}
+
+LUTNET_AVX512 void forward_avx512_registers(const LutProblem& p, float* out, int64_t b0,
+                                            int64_t b1) {
+  for (int64_t l = 0; l < p.levels; ++l) {
+    const float* table = p.tables + l * p.conns * p.vertices;
+    for (int64_t c = 0; c < p.conns; ++c) {
+      const RegisterTable t(table + c * p.vertices, p.vertices);
+      const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
+      float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+      for (int64_t b = b0; b < b1; b += 16) {
+        const __mmask16 m = tail_mask(b1 - b);
+        const __m512 v = t.lookup(load_addresses(a + b, m));
+        _mm512_mask_storeu_ps(o + b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + b), v));
+      }
+    }
+  }
+}
+
+LUTNET_AVX512 void backward_avx512_registers(const LutProblem& p, const float* grad, float* grad_s,
+                                             float* grad_tables, int64_t b0, int64_t b1) {
+  std::vector<float> slope(static_cast<size_t>(p.vertices));
+  for (int64_t l = 0; l < p.levels; ++l) {
+    const float* table = p.tables + l * p.conns * p.vertices;
+    for (int64_t c = 0; c < p.conns; ++c) {
+      const float* t = table + c * p.vertices;
+      const int32_t i = p.conn_input[c];
+      const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
+      const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+      float* gt = grad_tables + (l * p.conns + c) * p.vertices;
+      for (int64_t b = b0; b < b1; ++b) gt[a[b]] += g[b];
+      for (int64_t j = 0; j < p.k; ++j) {
+        for (int64_t v = 0; v < p.vertices; ++v)
+          slope[v] = 0.5f * (t[v | (1 << j)] - t[v & ~(1 << j)]);
+        const RegisterTable d(slope.data(), p.vertices);
+        float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
+        for (int64_t b = b0; b < b1; b += 16) {
+          const __mmask16 m = tail_mask(b1 - b);
+          const __m512 term =
+              _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g + b), d.lookup(load_addresses(a + b, m)));
+          _mm512_mask_storeu_ps(gs + b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, gs + b), term));
+        }
+      }
+    }
+  }
+}
+#undef LUTNET_AVX512
+
+// AVX2: the same with 8-entry permutes; a table of 2^K > 8 entries is several vectors, chosen
+// between by blends on the high address bits. Samples past the last full vector go the scalar
+// way (the same operations).
+#define LUTNET_AVX2 __attribute__((target("avx2,fma")))
+
+struct RegisterTable8 {
+  __m256 part[8];
+  int vertices;
+  LUTNET_AVX2 explicit RegisterTable8(const float* t, int64_t v) : vertices(static_cast<int>(v)) {
+    alignas(32) float padded[8] = {};
+    for (int i = 0; i < 8; ++i) {
+      const int64_t left = std::clamp<int64_t>(v - 8 * i, 0, 8);
+      if (left == 8) {
+        part[i] = _mm256_loadu_ps(t + 8 * i);
+      } else {
+        std::fill(padded, padded + 8, 0.0f);
+        std::copy(t + 8 * i, t + 8 * i + left, padded);
+        part[i] = _mm256_load_ps(padded);
+      }
+    }
+  }
+  // Blend on address bit `bit`: its value moved to the sign bit selects `high`.
+  static LUTNET_AVX2 __m256 select(__m256i index, int bit, __m256 low, __m256 high) {
+    return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(index, 31 - bit)));
+  }
+  LUTNET_AVX2 __m256 lookup(__m256i index) const {
+    __m256 level[8];
+    const int parts = std::max(1, vertices / 8);
+    for (int i = 0; i < parts; ++i) level[i] = _mm256_permutevar8x32_ps(part[i], index);
+    for (int bit = 3, n = parts; n > 1; ++bit, n /= 2)
+      for (int i = 0; i < n / 2; ++i) level[i] = select(index, bit, level[2 * i], level[2 * i + 1]);
+    return level[0];
+  }
+};
+
+LUTNET_AVX2 inline __m256i load_addresses8(const uint8_t* a) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
+}
+
+LUTNET_AVX2 void forward_avx2_registers(const LutProblem& p, float* out, int64_t b0, int64_t b1) {
+  for (int64_t l = 0; l < p.levels; ++l) {
+    const float* table = p.tables + l * p.conns * p.vertices;
+    for (int64_t c = 0; c < p.conns; ++c) {
+      const float* tp = table + c * p.vertices;
+      const RegisterTable8 t(tp, p.vertices);
+      const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
+      float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+      int64_t b = b0;
+      for (; b + 8 <= b1; b += 8)
+        _mm256_storeu_ps(o + b,
+                         _mm256_add_ps(_mm256_loadu_ps(o + b), t.lookup(load_addresses8(a + b))));
+      for (; b < b1; ++b) o[b] += tp[a[b]];
+    }
+  }
+}
+
+LUTNET_AVX2 void backward_avx2_registers(const LutProblem& p, const float* grad, float* grad_s,
+                                         float* grad_tables, int64_t b0, int64_t b1) {
+  std::vector<float> slope(static_cast<size_t>(p.vertices));
+  for (int64_t l = 0; l < p.levels; ++l) {
+    const float* table = p.tables + l * p.conns * p.vertices;
+    for (int64_t c = 0; c < p.conns; ++c) {
+      const float* t = table + c * p.vertices;
+      const int32_t i = p.conn_input[c];
+      const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
+      const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+      float* gt = grad_tables + (l * p.conns + c) * p.vertices;
+      for (int64_t b = b0; b < b1; ++b) gt[a[b]] += g[b];
+      for (int64_t j = 0; j < p.k; ++j) {
+        for (int64_t v = 0; v < p.vertices; ++v)
+          slope[v] = 0.5f * (t[v | (1 << j)] - t[v & ~(1 << j)]);
+        const RegisterTable8 d(slope.data(), p.vertices);
+        float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
+        int64_t b = b0;
+        for (; b + 8 <= b1; b += 8) {
+          const __m256 term =
+              _mm256_mul_ps(_mm256_loadu_ps(g + b), d.lookup(load_addresses8(a + b)));
+          _mm256_storeu_ps(gs + b, _mm256_add_ps(_mm256_loadu_ps(gs + b), term));
+        }
+        for (; b < b1; ++b) gs[b] += g[b] * slope[a[b]];
+      }
+    }
+  }
+}
+#undef LUTNET_AVX2
 
 bool cpu_has(LutKernelIsa isa) {
   switch (isa) {
@@ -138,9 +296,9 @@ std::atomic<LutKernelIsa> g_isa{best_isa()};
 void run_forward(const LutProblem& p, float* out, int64_t b0, int64_t b1) {
   switch (g_isa.load(std::memory_order_relaxed)) {
     case LutKernelIsa::kAvx512:
-      return forward_avx512(p, out, b0, b1);
+      return forward_avx512_registers(p, out, b0, b1);
     case LutKernelIsa::kAvx2:
-      return forward_avx2(p, out, b0, b1);
+      return forward_avx2_registers(p, out, b0, b1);
     case LutKernelIsa::kScalar:
       return forward_scalar(p, out, b0, b1);
   }
@@ -150,9 +308,9 @@ void run_backward(const LutProblem& p, const float* grad, float* grad_s, float* 
                   int64_t b0, int64_t b1) {
   switch (g_isa.load(std::memory_order_relaxed)) {
     case LutKernelIsa::kAvx512:
-      return backward_avx512(p, grad, grad_s, grad_tables, b0, b1);
+      return backward_avx512_registers(p, grad, grad_s, grad_tables, b0, b1);
     case LutKernelIsa::kAvx2:
-      return backward_avx2(p, grad, grad_s, grad_tables, b0, b1);
+      return backward_avx2_registers(p, grad, grad_s, grad_tables, b0, b1);
     case LutKernelIsa::kScalar:
       return backward_scalar(p, grad, grad_s, grad_tables, b0, b1);
   }

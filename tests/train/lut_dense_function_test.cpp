@@ -47,8 +47,10 @@ INSTANTIATE_TEST_SUITE_P(AllK, LutDenseTest, ::testing::Values(2, 3, 4, 5, 6));
 
 // Every ISA this CPU has and 1 or 2 threads: the same forward values and input gradients, bit
 // for bit; table gradients bit for bit at a given thread count.
-TEST(LutDense, EveryIsaAndThreadCountGivesTheSameBits) {
-  const int64_t k = 5, n_in = 53, n_out = 13, conns = 200, batch = 70, levels = 2;
+class LutDenseIsaTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(LutDenseIsaTest, EveryIsaAndThreadCountGivesTheSameBits) {
+  const int64_t k = GetParam(), n_in = 53, n_out = 13, conns = 200, batch = 70, levels = 2;
   const auto wiring = random_wiring(n_in, n_out, conns, k, 7);
   const auto s_data = torch::randint(0, 2, {batch, levels, n_in}).to(torch::kFloat) * 2 - 1;
   const auto t_data = torch::rand({levels, conns, int64_t{1} << k}) * 2 - 1;
@@ -85,6 +87,9 @@ TEST(LutDense, EveryIsaAndThreadCountGivesTheSameBits) {
   set_lut_kernel_isa(original);
   torch::set_num_threads(original_threads);
 }
+
+// Every table size: one to four AVX-512 registers, one to eight AVX2 ones.
+INSTANTIATE_TEST_SUITE_P(AllK, LutDenseIsaTest, ::testing::Values(2, 3, 4, 5, 6));
 
 TEST(LutDense, ForwardIsTableLookupWithInputZeroAsLeastSignificantBit) {
   // One connection, K=2: input 0 = +1, its extra input = -1 -> address 0b01 = 1.
