@@ -185,7 +185,9 @@ TrainConfig tiny_conv_config() {
   c.keep_fraction = {1, 0.5, 0.3, 0.3, 1};
   c.augment_shift = 2;
   c.augment_flip = true;
-  c.bnn.epochs = 3;
+  // With 3 BNN epochs one Intel AVX-512 machine ended at 37.9% test accuracy (chance: 25%), under
+  // the bar it passed elsewhere: LibTorch's float kernels round differently by CPU.
+  c.bnn.epochs = 5;
   c.retrain.epochs = 1;
   c.lut_real.epochs = 1;
   c.lut_binary.epochs = 1;
