@@ -108,6 +108,7 @@ struct Job {
   std::vector<std::string> modules;  // modules whose figures this run gives
   Command command;
   size_t verilog_bytes = 0;  // its input: Yosys time grows about linearly with it
+  bool encoder_row = false;  // SynthOptions::encoder_row's run, not part of the design
 };
 
 // "synth: 3 of 7 Yosys runs done, running layer0, top (95 s, about 60 s left)". The time left
@@ -294,17 +295,11 @@ hdl::HdlOptions synthesized_hdl_options(const hdl::HdlOptions& hdl_options,
   return h;
 }
 
-SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
-                       const SynthOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  require_program("yosys", kYosysHint);
-  check_family(options.family);
-  const auto start = Clock::now();
-  const hdl::HdlOptions h = synthesized_hdl_options(hdl_options, options);
-  const hdl::HdlDesign design = hdl::generate_verilog(model, h);
+namespace {
 
+SynthReport start_report(const hdl::HdlDesign& design, const hdl::HdlOptions& h,
+                         const SynthOptions& options) {
   SynthReport report;
-  report.generate_seconds = seconds_since(start);
   report.family = options.family;
   report.abc9 = options.abc9;
   report.flatten = options.flatten;
@@ -316,108 +311,116 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
   report.cycles_per_frame = design.initiation_interval;
   report.tiled = design.in_ready;
   report.streaming = design.streaming;
+  return report;
+}
 
-  // A selected layer's modules: its LUT array (or dense module), its stream stage (window, line
-  // buffer) and its tile sequencer (weight memory), which carry no layer index.
-  const auto selected = [&](const hdl::ModuleInfo& m) {
-    for (int layer : options.layers) {
-      const hdl::LayerHardware& hw = design.layers.at(static_cast<size_t>(layer));
-      if (m.layer == layer || m.name == hw.module || m.name == hw.sequencer_module) return true;
-    }
-    return options.layers.empty();
-  };
+void check_layer_choice(const Model& model, const SynthOptions& options) {
   for (int layer : options.layers)
     if (layer < 0 || static_cast<size_t>(layer) >= model.layers.size())
       throw Error(fmt::format("synth: layer {} does not exist (the model has layers 0 to {})",
                               layer, model.layers.size() - 1));
   if (options.flatten && !options.layers.empty())
     throw Error("synth: a flattened run covers the whole design; choose layers or flatten");
+}
 
-  WorkDir dir(options.work_dir, options.keep, "lutnet-synth");
-  report.yosys_version = yosys_version(dir.path());
+// A chosen layer's modules: its LUT array (or dense module), its stream stage (window, line
+// buffer) and its tile sequencer (weight memory), which carry no layer index. No choice: all.
+bool is_selected(const hdl::HdlDesign& design, const std::vector<int>& layers,
+                 const hdl::ModuleInfo& m) {
+  for (int layer : layers) {
+    const hdl::LayerHardware& hw = design.layers.at(static_cast<size_t>(layer));
+    if (m.layer == layer || m.name == hw.module || m.name == hw.sequencer_module) return true;
+  }
+  return layers.empty();
+}
+
+// The Yosys runs of the design: one per layer (the long ones first, so the pool stays busy) and
+// one for the rest with the layers as stubs; or for chosen layers their stages and sequencers
+// alone; or one flattened run.
+std::vector<Job> design_jobs(const hdl::HdlDesign& design, const SynthOptions& options,
+                             const fs::path& dir) {
   std::vector<Job> jobs;
-  if (options.flatten) {
-    jobs.push_back(make_job(dir.path(), "design", design.verilog, design.top_name, options, true,
-                            {design.top_name}));
-  } else {
-    // Layers first: they are the long runs, so the pool stays busy.
-    for (const auto& m : design.modules)
-      if (m.layer >= 0 && selected(m))
-        jobs.push_back(make_job(dir.path(), fmt::format("layer{}", m.layer), m.verilog, m.name,
-                                options, false, {m.name}));
+  if (options.flatten)
+    return {
+        make_job(dir, "design", design.verilog, design.top_name, options, true, {design.top_name})};
+  auto selected = [&](const hdl::ModuleInfo& m) { return is_selected(design, options.layers, m); };
+  for (const auto& m : design.modules)
+    if (m.layer >= 0 && selected(m))
+      jobs.push_back(make_job(dir, fmt::format("layer{}", m.layer), m.verilog, m.name, options,
+                              false, {m.name}));
+  if (options.layers.empty()) {
     std::string rest;
     std::vector<std::string> rest_modules;
     for (const auto& m : design.modules) {
       rest += (m.layer >= 0 ? m.stub : m.verilog) + "\n";
       if (m.layer < 0) rest_modules.push_back(m.name);
     }
-    if (options.layers.empty())
-      jobs.push_back(
-          make_job(dir.path(), "top", rest, design.top_name, options, false, rest_modules));
-    // Selected stream stages and tile sequencers, the modules inside them (arrays, a tiled conv's
-    // sequencer) as stubs.
-    for (const auto& m : design.modules)
-      if (!options.layers.empty() && m.layer < 0 && selected(m)) {
-        std::string text = m.verilog;
-        for (const auto& a : design.modules)
-          if (!a.stub.empty() && a.name != m.name) text += "\n" + a.stub;
-        jobs.push_back(make_job(dir.path(), m.name, text, m.name, options, false, {m.name}));
-      }
+    jobs.push_back(make_job(dir, "top", rest, design.top_name, options, false, rest_modules));
+    return jobs;
   }
-  // The encoder's input stage: the same module name, so it is read apart from the others.
-  const bool encoder_row =
-      options.encoder_row && !options.input_encoder && !options.flatten && options.layers.empty();
-  const size_t encoder_job = jobs.size();
-  if (encoder_row) {
-    hdl::HdlOptions with_encoder = h;
-    with_encoder.input_encoder = true;
-    const hdl::HdlDesign encoded = hdl::generate_verilog(model, with_encoder);
-    const hdl::ModuleInfo& input = input_stage(encoded);
-    jobs.push_back(make_job(dir.path(), "input_encoder", input.verilog, input.name, options, false,
-                            {input.name}));
-  }
-  std::vector<Command> commands;
-  for (const auto& job : jobs) commands.push_back(job.command);
-  const std::vector<double> seconds =
-      run_commands(commands, options.jobs, synth_progress(jobs, options.progress));
-
-  std::map<std::string, ModuleSynth> by_module;
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    const auto cells = cells_by_module(read_json(dir.path() / (jobs[j].name + ".stat.json")));
-    const auto depths =
-        lut_depth_by_module(read_text_file(dir.path() / (jobs[j].name + ".blif"), "file"));
-    for (const auto& module : jobs[j].modules) {
-      ModuleSynth m;
-      m.module = module;
-      m.seconds = seconds[j];
-      if (auto it = cells.find(module); it != cells.end()) {
-        // Instances of the design's own modules are listed as rows of their own.
-        std::map<std::string, int64_t> own = it->second;
-        for (const auto& other : design.modules) own.erase(other.name);
-        count_cells(m, own);
-      }
-      if (auto it = depths.find(module); it != depths.end()) m.lut_depth = it->second;
-      if (encoder_row && j == encoder_job) {
-        m.label = "input encoder";
-        report.encoder = std::move(m);
-      } else {
-        by_module[module] = std::move(m);
-      }
+  // Chosen stream stages and tile sequencers, the modules inside them (arrays, a tiled conv's
+  // sequencer) as stubs.
+  for (const auto& m : design.modules)
+    if (m.layer < 0 && selected(m)) {
+      std::string text = m.verilog;
+      for (const auto& a : design.modules)
+        if (!a.stub.empty() && a.name != m.name) text += "\n" + a.stub;
+      jobs.push_back(make_job(dir, m.name, text, m.name, options, false, {m.name}));
     }
+  return jobs;
+}
+
+// The input stage generated with the pixel encoder, for SynthOptions::encoder_row.
+Job encoder_job(const Model& model, const hdl::HdlOptions& h, const SynthOptions& options,
+                const fs::path& dir) {
+  hdl::HdlOptions with_encoder = h;
+  with_encoder.input_encoder = true;
+  const hdl::HdlDesign encoded = hdl::generate_verilog(model, with_encoder);
+  const hdl::ModuleInfo& input = input_stage(encoded);
+  Job job = make_job(dir, "input_encoder", input.verilog, input.name, options, false, {input.name});
+  job.encoder_row = true;
+  return job;
+}
+
+// The figures of every module a run gives, from its stat JSON and BLIF netlist.
+std::vector<ModuleSynth> read_job(const fs::path& dir, const Job& job, double seconds,
+                                  const hdl::HdlDesign& design) {
+  const auto cells = cells_by_module(read_json(dir / (job.name + ".stat.json")));
+  const auto depths = lut_depth_by_module(read_text_file(dir / (job.name + ".blif"), "file"));
+  std::vector<ModuleSynth> out;
+  for (const auto& module : job.modules) {
+    ModuleSynth m;
+    m.module = module;
+    m.seconds = seconds;
+    if (auto it = cells.find(module); it != cells.end()) {
+      // Instances of the design's own modules are listed as rows of their own.
+      std::map<std::string, int64_t> own = it->second;
+      for (const auto& other : design.modules) own.erase(other.name);
+      count_cells(m, own);
+    }
+    if (auto it = depths.find(module); it != depths.end()) m.lut_depth = it->second;
+    out.push_back(std::move(m));
   }
-  auto add = [&](ModuleSynth m) {
-    report.luts += m.luts;
-    report.ffs += m.ffs;
-    report.carries += m.carries;
-    report.muxes += m.muxes;
-    report.srls += m.srls;
-    report.lutrams += m.lutrams;
-    report.brams += m.brams;
-    report.ramb18 += m.ramb18;
-    report.ramb36 += m.ramb36;
-    report.lut_depth = std::max(report.lut_depth, m.lut_depth);
-    report.per_layer.push_back(std::move(m));
-  };
+  return out;
+}
+
+void add_row(SynthReport& report, ModuleSynth m) {
+  report.luts += m.luts;
+  report.ffs += m.ffs;
+  report.carries += m.carries;
+  report.muxes += m.muxes;
+  report.srls += m.srls;
+  report.lutrams += m.lutrams;
+  report.brams += m.brams;
+  report.ramb18 += m.ramb18;
+  report.ramb36 += m.ramb36;
+  report.lut_depth = std::max(report.lut_depth, m.lut_depth);
+  report.per_layer.push_back(std::move(m));
+}
+
+// One row per chosen module in pipeline order (or one for the flattened design), and the totals.
+void add_rows(SynthReport& report, const hdl::HdlDesign& design, const SynthOptions& options,
+              std::map<std::string, ModuleSynth> by_module) {
   if (options.flatten) {
     ModuleSynth m = by_module[design.top_name];
     m.label = "design";
@@ -425,27 +428,63 @@ SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
       m.learned_luts += hw.learned_luts;
       m.popcount_bits += hw.popcount_bits;
     }
-    add(std::move(m));
-  } else {
-    for (const auto& info : design.modules) {
-      if (!selected(info)) continue;
-      ModuleSynth m = by_module[info.name];  // absent: Yosys kept no cells of it
-      m.module = info.name;
-      m.label = info.label;
-      m.layer = info.layer;
-      if (info.layer >= 0) {
-        m.learned_luts = design.layers[info.layer].learned_luts;
-        m.popcount_bits = design.layers[info.layer].popcount_bits;
-      }
-      add(std::move(m));
-    }
+    add_row(report, std::move(m));
+    return;
   }
+  for (const auto& info : design.modules) {
+    if (!is_selected(design, options.layers, info)) continue;
+    ModuleSynth m = by_module[info.name];  // absent: Yosys kept no cells of it
+    m.module = info.name;
+    m.label = info.label;
+    m.layer = info.layer;
+    if (info.layer >= 0) {
+      m.learned_luts = design.layers[info.layer].learned_luts;
+      m.popcount_bits = design.layers[info.layer].popcount_bits;
+    }
+    add_row(report, std::move(m));
+  }
+}
+
+}  // namespace
+
+SynthReport synthesize(const Model& model, const hdl::HdlOptions& hdl_options,
+                       const SynthOptions& options) {
+  require_program("yosys", kYosysHint);
+  check_family(options.family);
+  check_layer_choice(model, options);
+  const auto start = std::chrono::steady_clock::now();
+  const hdl::HdlOptions h = synthesized_hdl_options(hdl_options, options);
+  const hdl::HdlDesign design = hdl::generate_verilog(model, h);
+  SynthReport report = start_report(design, h, options);
+  report.generate_seconds = seconds_since(start);
+
+  WorkDir dir(options.work_dir, options.keep, "lutnet-synth");
+  report.yosys_version = yosys_version(dir.path());
+  std::vector<Job> jobs = design_jobs(design, options, dir.path());
+  if (options.encoder_row && !options.input_encoder && !options.flatten && options.layers.empty())
+    jobs.push_back(encoder_job(model, h, options, dir.path()));
+  std::vector<Command> commands;
+  for (const auto& job : jobs) commands.push_back(job.command);
+  const std::vector<double> seconds =
+      run_commands(commands, options.jobs, synth_progress(jobs, options.progress));
+
+  std::map<std::string, ModuleSynth> by_module;
+  for (size_t j = 0; j < jobs.size(); ++j)
+    for (ModuleSynth& m : read_job(dir.path(), jobs[j], seconds[j], design)) {
+      // The encoder's input stage has the plain one's module name: it is a row apart.
+      if (jobs[j].encoder_row) {
+        m.label = "input encoder";
+        report.encoder = std::move(m);
+      } else {
+        by_module[m.module] = std::move(m);
+      }
+    }
+  add_rows(report, design, options, std::move(by_module));
   report.seconds = seconds_since(start);
   if (dir.kept()) {
     report.work_dir = dir.path();
-    for (size_t j = 0; j < jobs.size(); ++j)
-      if (!(encoder_row && j == encoder_job))
-        report.netlists.push_back(dir.path() / (jobs[j].name + ".blif"));
+    for (const auto& job : jobs)
+      if (!job.encoder_row) report.netlists.push_back(dir.path() / (job.name + ".blif"));
   }
   return report;
 }

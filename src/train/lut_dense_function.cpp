@@ -130,6 +130,20 @@ struct RegisterTable {
     const __m512 high = _mm512_permutex2var_ps(part[2], index, part[3]);
     return _mm512_mask_blend_ps(_mm512_test_epi32_mask(index, _mm512_set1_epi32(32)), low, high);
   }
+  // The slope table of input j: 0.5 * (T[v | 1<<j] - T[v & ~(1<<j)]) for every vertex v.
+  LUTNET_AVX512 RegisterTable slope(int64_t j) const {
+    RegisterTable d = *this;
+    const __m512i bit = _mm512_set1_epi32(1 << j), clear = _mm512_set1_epi32(~(1 << j));
+    const __m512 half = _mm512_set1_ps(0.5f);
+    for (int i = 0; i * 16 < vertices; ++i) {
+      const __m512i v =
+          _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(16 * i));
+      d.part[i] = _mm512_mul_ps(
+          half, _mm512_sub_ps(lookup(_mm512_or_si512(v, bit)), lookup(_mm512_and_si512(v, clear))));
+    }
+    return d;
+  }
 };
 
 LUTNET_AVX512 inline __mmask16 tail_mask(int64_t left) {
@@ -159,20 +173,17 @@ LUTNET_AVX512 void forward_avx512_registers(const LutProblem& p, float* out, int
 
 LUTNET_AVX512 void backward_avx512_registers(const LutProblem& p, const float* grad, float* grad_s,
                                              float* grad_tables, int64_t b0, int64_t b1) {
-  std::vector<float> slope(static_cast<size_t>(p.vertices));
   for (int64_t l = 0; l < p.levels; ++l) {
     const float* table = p.tables + l * p.conns * p.vertices;
     for (int64_t c = 0; c < p.conns; ++c) {
-      const float* t = table + c * p.vertices;
+      const RegisterTable t(table + c * p.vertices, p.vertices);
       const int32_t i = p.conn_input[c];
       const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
       const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
       float* gt = grad_tables + (l * p.conns + c) * p.vertices;
       for (int64_t b = b0; b < b1; ++b) gt[a[b]] += g[b];
       for (int64_t j = 0; j < p.k; ++j) {
-        for (int64_t v = 0; v < p.vertices; ++v)
-          slope[v] = 0.5f * (t[v | (1 << j)] - t[v & ~(1 << j)]);
-        const RegisterTable d(slope.data(), p.vertices);
+        const RegisterTable d = t.slope(j);
         float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
         for (int64_t b = b0; b < b1; b += 16) {
           const __mmask16 m = tail_mask(b1 - b);
