@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/reference_evaluator.hpp"
 #include "flows/verify.hpp"
+#include "flows/verilator_build.hpp"  // seconds_since
 #include "hdl/verilog_writer.hpp"
 
 namespace lutnet::flows {
@@ -16,10 +17,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 void say(const DesignFlowOptions& options, const std::string& line) {
   if (options.progress) *options.progress << line << std::endl;

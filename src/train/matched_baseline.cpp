@@ -88,20 +88,15 @@ MatchedBaseline train_matched_baseline(const TrainConfig& config, const fs::path
       model = dir / "baseline.json";
     }
     tried += fmt::format("{}x{:g} {:.2f}%", tried.empty() ? "" : ", ", scale, 100 * validation);
-    if (validation > best.validation_accuracy) {
+    const bool matched = validation >= target - options.tolerance;
+    if (matched || validation > best.validation_accuracy) {
       best.model_path = model;
       best.keep_scale = scale;
       best.keep = c.keep_fraction;
       best.validation_accuracy = validation;
+      best.matched = matched;
     }
-    if (validation >= target - options.tolerance) {
-      best.model_path = model;
-      best.keep_scale = scale;
-      best.keep = c.keep_fraction;
-      best.validation_accuracy = validation;
-      best.matched = true;
-      break;
-    }
+    if (matched) break;
   }
   best.explanation =
       best.matched ? fmt::format(
