@@ -22,7 +22,11 @@ void add_train(CLI::App& app) {
       "OUT/model.json (LUTNet), OUT/baseline.json (the pruned BNN as XNOR connections), "
       "OUT/checkpoint.pt, OUT/train_log.json and OUT/summary.json.");
   add_training_options(cmd, flags);
-  cmd->callback([flags] {
+  auto baseline_only = std::make_shared<bool>(false);
+  cmd->add_flag("--baseline-only", *baseline_only,
+                "Stop after the retrain stage: writes OUT/baseline.json (the pruned BNN) and no "
+                "LUTNet model");
+  cmd->callback([flags, baseline_only] {
     const auto config = build_config(*flags);
     tune_allocator_for_training();
     if (!flags->save_config.empty()) {
@@ -33,7 +37,16 @@ void add_train(CLI::App& app) {
     options.out_dir = flags->out_dir;
     options.resume = flags->resume;
     options.progress = &std::cout;
+    options.baseline_only = *baseline_only;
     const auto r = train::run_training(config, options);
+    if (options.baseline_only) {
+      std::cout << fmt::format(
+          "\nsummary ({:.1f} s)\n  baseline test accuracy {:.2f}% (pruned BNN, XNOR), validation "
+          "{:.2f}%\n  file: {}\n",
+          r.seconds, 100 * r.baseline_test_accuracy, 100 * r.baseline_validation_accuracy,
+          r.baseline_path.string());
+      return;
+    }
     std::cout << fmt::format(
         "\nsummary ({:.1f} s)\n"
         "  LUTNet   test accuracy {:.2f}% (exported model file), validation "

@@ -35,11 +35,8 @@ TrainConfig candidate_config(const TrainConfig& config, double scale) {
 // baseline.json of a finished candidate run of `c`, trained (or resumed) when missing; its
 // validation accuracy.
 double train_candidate(const TrainConfig& c, const fs::path& dir, std::ostream* progress) {
-  const fs::path summary = dir / "summary.json", config_file = dir / "config.json";
-  std::error_code ec;
-  if (fs::exists(summary, ec) && fs::exists(config_file, ec) &&
-      read_text_file(config_file, "run config") == config_to_json(c))
-    return read_accuracy(summary, "baseline_validation_accuracy");
+  if (is_finished_run(c, dir))
+    return read_accuracy(dir / "summary.json", "baseline_validation_accuracy");
   RunOptions run;
   run.out_dir = dir;
   run.resume = true;

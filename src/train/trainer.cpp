@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/input_encoding.hpp"
 #include "core/model_io.hpp"
+#include "core/read_file.hpp"
 #include "core/reference_evaluator.hpp"
 #include "engine/engine.hpp"
 #include "train/augmentation.hpp"
@@ -312,7 +313,9 @@ void finish_epoch(Run& run, torch::optim::Adam& optimizer, const StageConfig& st
   }
   const double epoch_seconds = seconds_since(epoch_start);
   int64_t epochs_left = stage.epochs - pos.epochs_done - 1;
-  for (int64_t s = pos.stage + 1; s < 4; ++s) epochs_left += stage_config(run.config, s).epochs;
+  const int64_t stages = run.options.baseline_only ? 2 : 4;
+  for (int64_t s = pos.stage + 1; s < stages; ++s)
+    epochs_left += stage_config(run.config, s).epochs;
   const int64_t n = run.x_train.size(0);
   const json record = {{"stage", kStageNames[pos.stage]},
                        {"epoch", pos.epochs_done + 1},
@@ -456,6 +459,13 @@ void finish_baseline_run(Run& run, Clock::time_point start) {
 }
 
 }  // namespace
+
+bool is_finished_run(const TrainConfig& config, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path summary = dir / "summary.json", config_file = dir / "config.json";
+  return fs::exists(summary, ec) && fs::exists(config_file, ec) &&
+         read_text_file(config_file, "run config") == config_to_json(config);
+}
 
 TrainResult run_training(const TrainConfig& config, const RunOptions& options) {
   validate(config);

@@ -44,6 +44,10 @@ struct TrainResult {
 
 TrainResult run_training(const TrainConfig& config, const RunOptions& options);
 
+// Whether `dir` holds a finished run of exactly `config` (its summary.json, and its config.json
+// equal to config_to_json(config)): callers reuse it instead of training again.
+bool is_finished_run(const TrainConfig& config, const std::filesystem::path& dir);
+
 // Loads the datasets a config names, with the validation split held out of the training set.
 struct TrainingData {
   Dataset train, validation, test;
