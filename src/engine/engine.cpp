@@ -17,7 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/lut_function.hpp"
-#include "engine/jit_avx512.hpp"
+#include "engine/jit.hpp"
 #include "engine/layer_plan.hpp"
 #include "engine/plan.hpp"
 #include "engine/worker_pool.hpp"
@@ -93,11 +93,15 @@ struct AlignedBuffer {
   }
 };
 
-// Chunks per group for generated code: at most kMaxGroupChunks, and plane buffers of at most
-// kGroupBytes per group (measured on the MNIST model: 1 chunk 320, 4 chunks 218, 16 chunks
-// 203 ns/image).
+// Chunks per group for generated code. AVX-512: at most kMaxGroupChunks, and plane buffers of at
+// most kGroupBytes per group (measured on the MNIST model, Zen 5: 1 chunk 320, 4 chunks 218, 16
+// chunks 203 ns/image). AVX2 (Zen 3, 512 KiB of L2): the planes a layer reads stay in L1 only
+// for a chunk or two, and the 16-register code is twice as long per LUT, so code reuse buys less
+// than it costs in L1 misses: 2 chunks (4 passes of the code over 256-bit halves; trained MNIST
+// model, 1 / 2 / 4 chunks: 456 / 446 / 466 ns/image).
 constexpr size_t kMaxGroupChunks = 16;
 constexpr size_t kGroupBytes = 2048 * 1024;
+constexpr size_t kAvx2GroupChunks = 2;
 
 }  // namespace
 
@@ -207,37 +211,41 @@ void build_layer_plans(const Model& model, const std::vector<ActivationShape>& s
   }
 }
 
-// Pass, from the last layer back: which complement planes each reader needs (only the generic
-// dense kernel reads them; a conv layer makes its own when it gathers its window), and generated
-// code for the LUT arrays where the ISA and the layer allow it.
+// Pass, from the last layer back: which complement planes each reader needs (the generic dense
+// kernel reads them, generated code where JitLayer::reads_complements says so, which neither
+// generator does now; a conv layer makes its own when it gathers its window), and generated code
+// for the LUT arrays where the ISA and the layer allow it.
 void plan_complements_and_code(const Model& model, const EngineOptions& options, Impl& impl) {
   const size_t n_layers = impl.layers.size();
   const int bits = impl.kernels->word_bits;
+  std::vector<bool> reads_complements(n_layers, false);  // the LUT array reads them
   for (size_t i = n_layers; i-- > 0;) {
     LayerPlan& p = impl.layers[i].plan;
     const bool next_reads_complements = i + 1 < n_layers &&
                                         impl.layers[i + 1].plan.kind == detail::kDenseStep &&
-                                        !impl.layers[i + 1].plan.jit;
+                                        reads_complements[i + 1];
     p.window.write_complements = next_reads_complements;
     p.write_complements = p.kind == detail::kDenseStep && next_reads_complements;
     if (p.kind == detail::kPoolStep) continue;
-    if (impl.isa == Isa::kAvx512 && options.generate_code) {
+    reads_complements[i] = true;  // the generic kernel's leaves
+    if (detail::has_code_generator(impl.isa) && options.generate_code) {
       const size_t stride = p.kind == detail::kConvStep ? p.window.buffer_words : impl.max_planes;
       detail::JitLayer jit =
-          detail::jit_avx512_layer(model.layers[i], static_cast<int>(p.acc_bits),
-                                   stride * (bits / 8), p.compare, p.write_complements);
+          detail::jit_layer(impl.isa, model.layers[i], static_cast<int>(p.acc_bits),
+                            stride * (bits / 8), p.compare, p.write_complements);
       if (jit.fn) {
         p.jit = jit.fn;
+        reads_complements[i] = jit.reads_complements;
         const double repeats = pixels_of(p);
         impl.layer_ops[i] = {jit.lut_ops * repeats, jit.adder_ops * repeats, 0,
                              jit.threshold_ops * repeats};
         impl.generated.push_back(std::move(jit));
       }
     }
-    p.window.gather_complements = p.kind == detail::kConvStep && !p.jit;
+    p.window.gather_complements = p.kind == detail::kConvStep && reads_complements[i];
   }
   impl.plan.encode.write_complements =
-      impl.layers.front().plan.kind == detail::kDenseStep && !impl.layers.front().plan.jit;
+      impl.layers.front().plan.kind == detail::kDenseStep && reads_complements.front();
 }
 
 // Pass: the operation counts of the final plan, and the plan array the kernels read.
@@ -267,8 +275,10 @@ void finish_plan(const Model& model, Impl& impl) {
   // Generated code runs each output over a group of chunks (its loop then fits the op cache);
   // the group's plane buffers must still fit the core's L2.
   const size_t bytes = impl.max_planes * static_cast<size_t>(impl.kernels->word_bits) / 8;
-  impl.plan.group_chunks = static_cast<uint32_t>(
-      impl.generated.empty() ? 1 : std::clamp<size_t>(kGroupBytes / bytes, 1, kMaxGroupChunks));
+  const size_t group = impl.isa == Isa::kAvx2
+                           ? kAvx2GroupChunks
+                           : std::clamp<size_t>(kGroupBytes / bytes, 1, kMaxGroupChunks);
+  impl.plan.group_chunks = static_cast<uint32_t>(impl.generated.empty() ? 1 : group);
 }
 
 // Pass: every thread's memory, so that run() allocates nothing.
@@ -291,7 +301,7 @@ void allocate_workspaces(Impl& impl) {
     ws.pixel = take(group * impl.max_window * word_bytes);
     const size_t blocks = (static_cast<size_t>(impl.num_pixels) + 63) / 64;
     ws.rows = static_cast<uint64_t*>(
-        take(64 * blocks * impl.plan.encode.num_thresholds * sizeof(uint64_t)));
+        take(word_bytes / 8 * 64 * blocks * impl.plan.encode.num_thresholds * sizeof(uint64_t)));
     impl.workspaces.push_back(ws);
   }
   if (impl.threads > 1) impl.pool = std::make_unique<detail::WorkerPool>(impl.threads);

@@ -1,7 +1,7 @@
 #pragma once
 // The bit-sliced inference engine (docs/engine.md). A model is compiled once into a plan
 // (validation, LUT simplification, buffer layout, kernel choice); run() then evaluates batches
-// without allocating, one bit per sample in 64-, 256- or 512-bit words, with the same results as
+// without allocating, one bit per sample in 64- or 512-bit words, with the same results as
 // evaluate_reference (core/reference_evaluator.hpp) bit for bit.
 #include <cstddef>
 #include <cstdint>
@@ -23,14 +23,14 @@ Isa parse_isa(std::string_view name);
 std::vector<Isa> available_isas();
 // kBest resolved for this CPU.
 Isa best_isa();
-// Samples per word of an ISA's kernels (64, 256 or 512).
+// Samples per word of an ISA's kernels (64, or 512 for AVX2 and AVX-512).
 int word_bits(Isa isa);
 
 struct EngineOptions {
   Isa isa = Isa::kBest;
   int threads = 1;  // workers over chunks of one word of images; the caller is one of them
-  // AVX-512: generate machine code for each layer's LUTs and adders (falls back to the generic
-  // kernel per layer when a layer does not fit the generator). False: generic kernel only.
+  // AVX-512 and AVX2: generate machine code for each layer's LUTs and adders (falls back to the
+  // generic kernel per layer when a layer does not fit the generator). False: generic kernel only.
   bool generate_code = true;
 };
 

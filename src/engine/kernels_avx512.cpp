@@ -94,8 +94,8 @@ void transpose64(uint64_t* a) {
     _mm512_storeu_si512(a + 8 * c, _mm512_permutexvar_epi8(bytes_t, u[c]));
 }
 
-void pixel_masks(const uint8_t* px, int len, const uint8_t* thresholds, int t_count, uint64_t* rows,
-                 int image) {
+void pixel_masks(const uint8_t* px, int len, int /*before*/, const uint8_t* thresholds, int t_count,
+                 uint64_t* rows, int image) {
   const __mmask64 valid = len == 64 ? ~__mmask64{0} : (__mmask64{1} << len) - 1;
   const __m512i x = _mm512_maskz_loadu_epi8(valid, px);
   for (int j = 0; j < t_count; ++j)

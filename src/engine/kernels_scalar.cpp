@@ -42,8 +42,8 @@ void transpose64(uint64_t* a) {
   }
 }
 
-void pixel_masks(const uint8_t* px, int len, const uint8_t* thresholds, int t_count, uint64_t* rows,
-                 int image) {
+void pixel_masks(const uint8_t* px, int len, int /*before*/, const uint8_t* thresholds, int t_count,
+                 uint64_t* rows, int image) {
   for (int j = 0; j < t_count; ++j) {
     uint64_t m = 0;
     for (int p = 0; p < len; ++p) m |= static_cast<uint64_t>(px[p] >= thresholds[j]) << p;

@@ -69,12 +69,12 @@ struct LayerPlan {
   // XOR invert[o].
   const uint64_t* compare;
   const uint8_t* invert;
-  // Generated code for the whole layer (AVX-512 only; null: use the records), over `chunks`
+  // Generated code for the whole layer (AVX-512 and AVX2; null: use the records), over `chunks`
   // plane buffers ModelPlan::buffer_words apart: hidden layers write their output planes except
-  // planes 0 and 1, the argmax layer its accumulators (jit_avx512.hpp).
+  // planes 0 and 1, the argmax layer its accumulators (jit.hpp).
   void (*jit)(const char* planes, char* out, size_t chunks);
   // Whether the reader of the LUT array's output planes (the next layer, or for conv the
-  // scatter) reads complement planes (generated code does not): skip writing them.
+  // scatter) reads complement planes (AVX-512 generated code does not): skip writing them.
   bool write_complements;
 };
 
@@ -101,7 +101,7 @@ struct Workspace {
   void* scratch;     // max_scratch words
   void* acc;         // group_chunks * num_classes * acc_bits words: argmax layer accumulators
   void* partial;     // accumulators between the levels of a layer (generic kernel)
-  uint64_t* rows;    // 64 * max(1, pixel blocks * T) qwords: encoding masks, class scores
+  uint64_t* rows;    // word_bits * max(1, pixel blocks * T) qwords: encoding masks, class scores
   void* window;      // conv: group_chunks * max buffer_words words of gathered window planes
   void* pixel;       // conv: the same size, one output pixel's planes
 };

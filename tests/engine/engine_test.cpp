@@ -214,31 +214,39 @@ TEST(EngineTest, EveryIsaMatchesScalarOnMnistSizedModel) {
     SCOPED_TRACE(v.name());
     expect_same(scalar, run_engine(model, pixels, count, v), 10);
     expect_same(scalar, run_engine(model, pixels, count, v, 2), 10);
+    if (has_code_generator(v.isa) && v.generate_code) {  // every layer of it
+      EXPECT_EQ(CompiledModel::compile(model, {v.isa, 1, true}).generated_layers(), 5);
+    }
   }
 }
 
 // Code generation must cover every layer of a typical model, and give way to the generic kernel
-// when the accumulators are too wide for its registers (here: level weights near 2^19).
+// when the accumulators are too wide for its registers (here: level weights near 2^19), on every
+// ISA of this CPU that has a generator.
 TEST(EngineTest, GeneratedCodeCoversTypicalLayersAndFallsBack) {
-  bool avx512 = false;
-  for (Isa isa : available_isas()) avx512 |= isa == Isa::kAvx512;
-  if (!avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
   RandomModelSpec spec;
   spec.input_shape = {1, 8, 8};
   spec.hidden = {40, 30};
   spec.num_classes = 10;
   spec.k = 6;
   spec.keep_fraction = 0.2;
-  Model model = make_random_model(spec);
-  EXPECT_EQ(CompiledModel::compile(model, {Isa::kAvx512, 1, true}).generated_layers(), 3);
-  EXPECT_EQ(CompiledModel::compile(model, {Isa::kAvx512, 1, false}).generated_layers(), 0);
-  model.layers[1].level_weights = {(int64_t{1} << 19) + 12345, (int64_t{1} << 19) - 1};
-  const CompiledModel wide = CompiledModel::compile(model, {Isa::kAvx512, 1, true});
-  EXPECT_EQ(wide.generated_layers(), 2);
-  // Several chunks per group, a generated layer feeding a generic one and back.
-  const auto pixels = make_random_pixels(model, 1100, 4);
-  expect_same(run_reference(model, pixels, 1100),
-              run_engine(model, pixels, 1100, {Isa::kAvx512, true}), model.num_classes);
+  const Model typical = make_random_model(spec);
+  Model wide = typical;
+  wide.layers[1].level_weights = {(int64_t{1} << 19) + 12345, (int64_t{1} << 19) - 1};
+  const auto pixels = make_random_pixels(wide, 1100, 4);
+  int generators = 0;
+  for (Isa isa : available_isas()) {
+    if (!has_code_generator(isa)) continue;
+    SCOPED_TRACE(isa_name(isa));
+    ++generators;
+    EXPECT_EQ(CompiledModel::compile(typical, {isa, 1, true}).generated_layers(), 3);
+    EXPECT_EQ(CompiledModel::compile(typical, {isa, 1, false}).generated_layers(), 0);
+    EXPECT_EQ(CompiledModel::compile(wide, {isa, 1, true}).generated_layers(), 2);
+    // Several chunks per group, a generated layer feeding a generic one and back.
+    expect_same(run_reference(wide, pixels, 1100), run_engine(wide, pixels, 1100, {isa, true}),
+                wide.num_classes);
+  }
+  if (generators == 0) GTEST_SKIP() << "no ISA with a code generator on this CPU";
 }
 
 TEST(EngineTest, ThreadsAndRepeatedRunsGiveSameResults) {

@@ -29,21 +29,26 @@ inline Outputs run_reference(const Model& model, const std::vector<uint8_t>& pix
   return out;
 }
 
-// An ISA, and for AVX-512 whether its LUT stage runs generated code.
+// Whether the engine generates code for an ISA (docs/engine.md, "Generated code").
+inline bool has_code_generator(Isa isa) { return isa == Isa::kAvx512 || isa == Isa::kAvx2; }
+
+// An ISA, and for one with a code generator whether its LUT stage runs generated code.
 struct Variant {
   Isa isa;
   bool generate_code;
   std::string name() const {
-    return std::string(isa_name(isa)) + (isa == Isa::kAvx512 && !generate_code ? " generic" : "");
+    return std::string(isa_name(isa)) +
+           (has_code_generator(isa) ? (generate_code ? " generated" : " generic") : "");
   }
 };
 
-// Every ISA of this CPU; AVX-512 twice (generated code and the generic kernel).
+// Every ISA of this CPU; those with a code generator twice (generated code and the generic
+// kernel).
 inline std::vector<Variant> variants() {
   std::vector<Variant> out;
   for (Isa isa : available_isas()) {
     out.push_back({isa, true});
-    if (isa == Isa::kAvx512) out.push_back({isa, false});
+    if (has_code_generator(isa)) out.push_back({isa, false});
   }
   return out;
 }
