@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -21,12 +22,11 @@ using torch::autograd::tensor_list;
 // loop over one connection's samples reads its 2^K-entry table from L1 and walks addresses,
 // outputs and input gradients contiguously. The sample-inner loops add, for every (sample,
 // level, position), the connections' terms in the same order as a sample-outer loop would, so the
-// results do not depend on the layout; with one thread they equal the former sample-major kernel
-// bit for bit.
+// results do not depend on the layout; they equal the former sample-major kernel bit for bit.
 //
-// Threads split the batch into fixed chunks (at::parallel_for): forward values and input
-// gradients do not depend on the chunking; table gradients are summed per chunk and the chunks
-// added in order, so a given thread count always gives the same bits.
+// Threads take levels first (they touch disjoint tables, outputs and input gradients), then
+// chunks of the batch (forward, input gradients) or of the input positions (table gradients):
+// no reduction anywhere, so every thread count gives the same bits.
 
 // Addresses [L][N_in][B] of every input position's LUT (the extra-input maps are shared by all
 // connections), from the signs of s [B, L, N_in].
@@ -49,7 +49,12 @@ torch::Tensor batch_inner_addresses(const torch::Tensor& s, const torch::Tensor&
   return addresses;
 }
 
-// The sizes and pointers one chunk of samples [b0, b1) works on.
+// One work item: the samples (or input positions) [b0, b1) of one level.
+struct Block {
+  int64_t level, b0, b1;
+};
+
+// The sizes and pointers every work item reads.
 struct LutProblem {
   int64_t batch, levels, n_in, num_outputs, conns, vertices, k;
   const float* tables;  // [L][C][V]
@@ -59,53 +64,90 @@ struct LutProblem {
   const uint8_t* addresses;  // [L][N_in][B]
 };
 
-[[gnu::always_inline]] inline void forward_chunk(const LutProblem& p, float* out, int64_t b0,
-                                                 int64_t b1) {  // out [L][O][B]
-  for (int64_t l = 0; l < p.levels; ++l) {
-    const float* table = p.tables + l * p.conns * p.vertices;
-    for (int64_t c = 0; c < p.conns; ++c) {
-      const float* t = table + c * p.vertices;
-      const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
-      float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
-      for (int64_t b = b0; b < b1; ++b) o[b] += t[a[b]];
-    }
+[[gnu::always_inline]] inline void forward_chunk(const LutProblem& p, float* out,
+                                                 const Block& w) {  // out [L][O][B]
+  const int64_t l = w.level, b0 = w.b0, b1 = w.b1;
+  const float* table = p.tables + l * p.conns * p.vertices;
+  for (int64_t c = 0; c < p.conns; ++c) {
+    const float* t = table + c * p.vertices;
+    const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
+    float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+    for (int64_t b = b0; b < b1; ++b) o[b] += t[a[b]];
   }
 }
 
 // grad [L][O][B] in; grad_s [L][N_in][B] and this chunk's table gradients [L][C][V] out.
 [[gnu::always_inline]] inline void backward_chunk(const LutProblem& p, const float* grad,
-                                                  float* grad_s, float* grad_tables, int64_t b0,
-                                                  int64_t b1) {
+                                                  float* grad_s, const Block& w) {
   std::vector<float> slope(static_cast<size_t>(p.k * p.vertices));
-  for (int64_t l = 0; l < p.levels; ++l) {
-    const float* table = p.tables + l * p.conns * p.vertices;
-    for (int64_t c = 0; c < p.conns; ++c) {
-      const float* t = table + c * p.vertices;
-      const int32_t i = p.conn_input[c];
-      const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
-      const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
-      float* gt = grad_tables + (l * p.conns + c) * p.vertices;
-      for (int64_t b = b0; b < b1; ++b) gt[a[b]] += g[b];
-      // d/ds_j at vertex a: (T[a | 1<<j] - T[a & ~(1<<j)]) / 2, per j and a.
-      for (int64_t j = 0; j < p.k; ++j)
-        for (int64_t v = 0; v < p.vertices; ++v)
-          slope[j * p.vertices + v] = 0.5f * (t[v | (1 << j)] - t[v & ~(1 << j)]);
-      for (int64_t j = 0; j < p.k; ++j) {
-        const float* d = slope.data() + j * p.vertices;
-        float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
-        for (int64_t b = b0; b < b1; ++b) gs[b] += g[b] * d[a[b]];
+  const int64_t l = w.level, b0 = w.b0, b1 = w.b1;
+  const float* table = p.tables + l * p.conns * p.vertices;
+  for (int64_t c = 0; c < p.conns; ++c) {
+    const float* t = table + c * p.vertices;
+    const int32_t i = p.conn_input[c];
+    const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
+    const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+    // d/ds_j at vertex a: (T[a | 1<<j] - T[a & ~(1<<j)]) / 2, per j and a.
+    for (int64_t j = 0; j < p.k; ++j)
+      for (int64_t v = 0; v < p.vertices; ++v)
+        slope[j * p.vertices + v] = 0.5f * (t[v | (1 << j)] - t[v & ~(1 << j)]);
+    for (int64_t j = 0; j < p.k; ++j) {
+      const float* d = slope.data() + j * p.vertices;
+      float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
+      for (int64_t b = b0; b < b1; ++b) gs[b] += g[b] * d[a[b]];
+    }
+  }
+}
+
+// The connections grouped by the input position they read (the group shares its addresses).
+struct ConnectionGroups {
+  std::vector<int64_t> start;  // [N_in + 1]
+  std::vector<int64_t> conn;   // [C], ascending within a group
+
+  explicit ConnectionGroups(const LutProblem& p)
+      : start(static_cast<size_t>(p.n_in + 1), 0), conn(static_cast<size_t>(p.conns)) {
+    for (int64_t c = 0; c < p.conns; ++c) ++start[p.conn_input[c] + 1];
+    for (int64_t i = 0; i < p.n_in; ++i) start[i + 1] += start[i];
+    std::vector<int64_t> fill(start.begin(), start.end() - 1);
+    for (int64_t c = 0; c < p.conns; ++c) conn[fill[p.conn_input[c]]++] = c;
+  }
+};
+
+// Table gradients of the input positions [i0, i1) of one level, on the whole batch: the samples
+// sorted by the position's address (a stable counting sort), then, for each connection reading
+// it, one sum per vertex over its samples in sample order -- the additions of `gt[a[b]] += g[b]`
+// in the same order, without its read-modify-write chains through memory. Every entry is
+// written; connections never share an entry, so threads split the positions with no reduction.
+void table_gradients(const LutProblem& p, const ConnectionGroups& groups, const float* grad,
+                     float* grad_tables, int64_t level, int64_t i0, int64_t i1) {
+  const int64_t v = p.vertices;
+  std::vector<uint32_t> order(static_cast<size_t>(p.batch)), start(static_cast<size_t>(v + 1));
+  for (int64_t i = i0; i < i1; ++i) {
+    if (groups.start[i] == groups.start[i + 1]) continue;
+    const uint8_t* a = p.addresses + (level * p.n_in + i) * p.batch;
+    std::fill(start.begin(), start.end(), 0u);
+    for (int64_t b = 0; b < p.batch; ++b) ++start[a[b] + 1];
+    for (int64_t x = 0; x < v; ++x) start[x + 1] += start[x];
+    for (int64_t b = 0; b < p.batch; ++b) order[start[a[b]]++] = static_cast<uint32_t>(b);
+    for (int64_t x = v; x > 0; --x) start[x] = start[x - 1];  // the fill moved each start on
+    start[0] = 0;
+    for (int64_t e = groups.start[i]; e < groups.start[i + 1]; ++e) {
+      const int64_t c = groups.conn[e];
+      const float* g = grad + (level * p.num_outputs + p.conn_output[c]) * p.batch;
+      float* gt = grad_tables + (level * p.conns + c) * v;
+      for (int64_t x = 0; x < v; ++x) {
+        float sum = 0.0f;
+        for (uint32_t k = start[x]; k < start[x + 1]; ++k) sum += g[order[k]];
+        gt[x] = sum;
       }
     }
   }
 }
 
 // The sample loops for the baseline ISA: the reference the SIMD kernels below are tested against.
-void forward_scalar(const LutProblem& p, float* out, int64_t b0, int64_t b1) {
-  forward_chunk(p, out, b0, b1);
-}
-void backward_scalar(const LutProblem& p, const float* grad, float* grad_s, float* grad_tables,
-                     int64_t b0, int64_t b1) {
-  backward_chunk(p, grad, grad_s, grad_tables, b0, b1);
+void forward_scalar(const LutProblem& p, float* out, const Block& w) { forward_chunk(p, out, w); }
+void backward_scalar(const LutProblem& p, const float* grad, float* grad_s, const Block& w) {
+  backward_chunk(p, grad, grad_s, w);
 }
 
 // AVX-512 with the tables in registers: a 2^K-entry table (K <= 6) is one to four vectors, and a
@@ -154,43 +196,38 @@ LUTNET_AVX512 inline __m512i load_addresses(const uint8_t* a, __mmask16 m) {
   return _mm512_maskz_cvtepu8_epi32(m, _mm_maskz_loadu_epi8(m, a));
 }
 
-LUTNET_AVX512 void forward_avx512_registers(const LutProblem& p, float* out, int64_t b0,
-                                            int64_t b1) {
-  for (int64_t l = 0; l < p.levels; ++l) {
-    const float* table = p.tables + l * p.conns * p.vertices;
-    for (int64_t c = 0; c < p.conns; ++c) {
-      const RegisterTable t(table + c * p.vertices, p.vertices);
-      const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
-      float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
-      for (int64_t b = b0; b < b1; b += 16) {
-        const __mmask16 m = tail_mask(b1 - b);
-        const __m512 v = t.lookup(load_addresses(a + b, m));
-        _mm512_mask_storeu_ps(o + b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + b), v));
-      }
+LUTNET_AVX512 void forward_avx512_registers(const LutProblem& p, float* out, const Block& w) {
+  const int64_t l = w.level, b0 = w.b0, b1 = w.b1;
+  const float* table = p.tables + l * p.conns * p.vertices;
+  for (int64_t c = 0; c < p.conns; ++c) {
+    const RegisterTable t(table + c * p.vertices, p.vertices);
+    const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
+    float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+    for (int64_t b = b0; b < b1; b += 16) {
+      const __mmask16 m = tail_mask(b1 - b);
+      const __m512 v = t.lookup(load_addresses(a + b, m));
+      _mm512_mask_storeu_ps(o + b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o + b), v));
     }
   }
 }
 
 LUTNET_AVX512 void backward_avx512_registers(const LutProblem& p, const float* grad, float* grad_s,
-                                             float* grad_tables, int64_t b0, int64_t b1) {
-  for (int64_t l = 0; l < p.levels; ++l) {
-    const float* table = p.tables + l * p.conns * p.vertices;
-    for (int64_t c = 0; c < p.conns; ++c) {
-      const RegisterTable t(table + c * p.vertices, p.vertices);
-      const int32_t i = p.conn_input[c];
-      const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
-      const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
-      float* gt = grad_tables + (l * p.conns + c) * p.vertices;
-      for (int64_t b = b0; b < b1; ++b) gt[a[b]] += g[b];
-      for (int64_t j = 0; j < p.k; ++j) {
-        const RegisterTable d = t.slope(j);
-        float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
-        for (int64_t b = b0; b < b1; b += 16) {
-          const __mmask16 m = tail_mask(b1 - b);
-          const __m512 term =
-              _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g + b), d.lookup(load_addresses(a + b, m)));
-          _mm512_mask_storeu_ps(gs + b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, gs + b), term));
-        }
+                                             const Block& w) {
+  const int64_t l = w.level, b0 = w.b0, b1 = w.b1;
+  const float* table = p.tables + l * p.conns * p.vertices;
+  for (int64_t c = 0; c < p.conns; ++c) {
+    const RegisterTable t(table + c * p.vertices, p.vertices);
+    const int32_t i = p.conn_input[c];
+    const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
+    const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
+    for (int64_t j = 0; j < p.k; ++j) {
+      const RegisterTable d = t.slope(j);
+      float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
+      for (int64_t b = b0; b < b1; b += 16) {
+        const __mmask16 m = tail_mask(b1 - b);
+        const __m512 term =
+            _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g + b), d.lookup(load_addresses(a + b, m)));
+        _mm512_mask_storeu_ps(gs + b, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, gs + b), term));
       }
     }
   }
@@ -198,37 +235,50 @@ LUTNET_AVX512 void backward_avx512_registers(const LutProblem& p, const float* g
 #undef LUTNET_AVX512
 
 // AVX2: the same with 8-entry permutes; a table of 2^K > 8 entries is several vectors, chosen
-// between by blends on the high address bits. Samples past the last full vector go the scalar
-// way (the same operations).
+// between by blends on the high address bits. The table size is a template argument so that the
+// tables stay in registers (with a run-time size they went through the stack: 2x slower).
+// Samples past the last full vector go the scalar way (the same operations).
 #define LUTNET_AVX2 __attribute__((target("avx2,fma")))
 
+template <int V>
 struct RegisterTable8 {
-  __m256 part[8];
-  int vertices;
-  LUTNET_AVX2 explicit RegisterTable8(const float* t, int64_t v) : vertices(static_cast<int>(v)) {
-    alignas(32) float padded[8] = {};
-    for (int i = 0; i < 8; ++i) {
-      const int64_t left = std::clamp<int64_t>(v - 8 * i, 0, 8);
-      if (left == 8) {
-        part[i] = _mm256_loadu_ps(t + 8 * i);
-      } else {
-        std::fill(padded, padded + 8, 0.0f);
-        std::copy(t + 8 * i, t + 8 * i + left, padded);
-        part[i] = _mm256_load_ps(padded);
-      }
+  static constexpr int kParts = V >= 8 ? V / 8 : 1;
+  __m256 part[kParts];
+
+  static LUTNET_AVX2 RegisterTable8 load(const float* t) {
+    RegisterTable8 r;
+    if constexpr (V >= 8) {
+      for (int i = 0; i < kParts; ++i) r.part[i] = _mm256_loadu_ps(t + 8 * i);
+    } else {
+      alignas(32) float padded[8] = {};
+      std::copy(t, t + V, padded);
+      r.part[0] = _mm256_load_ps(padded);
     }
+    return r;
   }
   // Blend on address bit `bit`: its value moved to the sign bit selects `high`.
   static LUTNET_AVX2 __m256 select(__m256i index, int bit, __m256 low, __m256 high) {
     return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(index, 31 - bit)));
   }
   LUTNET_AVX2 __m256 lookup(__m256i index) const {
-    __m256 level[8];
-    const int parts = std::max(1, vertices / 8);
-    for (int i = 0; i < parts; ++i) level[i] = _mm256_permutevar8x32_ps(part[i], index);
-    for (int bit = 3, n = parts; n > 1; ++bit, n /= 2)
+    __m256 level[kParts];
+    for (int i = 0; i < kParts; ++i) level[i] = _mm256_permutevar8x32_ps(part[i], index);
+    for (int bit = 3, n = kParts; n > 1; ++bit, n /= 2)
       for (int i = 0; i < n / 2; ++i) level[i] = select(index, bit, level[2 * i], level[2 * i + 1]);
     return level[0];
+  }
+  // The slope table of input j: 0.5 * (T[v | 1<<j] - T[v & ~(1<<j)]), as the scalar loop has it.
+  LUTNET_AVX2 RegisterTable8 slope(int j) const {
+    RegisterTable8 d;
+    const __m256i bit = _mm256_set1_epi32(1 << j), clear = _mm256_set1_epi32(~(1 << j));
+    for (int i = 0; i < kParts; ++i) {
+      const __m256i v =
+          _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * i));
+      d.part[i] = _mm256_mul_ps(
+          _mm256_set1_ps(0.5f),
+          _mm256_sub_ps(lookup(_mm256_or_si256(v, bit)), lookup(_mm256_and_si256(v, clear))));
+    }
+    return d;
   }
 };
 
@@ -236,49 +286,110 @@ LUTNET_AVX2 inline __m256i load_addresses8(const uint8_t* a) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a)));
 }
 
-LUTNET_AVX2 void forward_avx2_registers(const LutProblem& p, float* out, int64_t b0, int64_t b1) {
-  for (int64_t l = 0; l < p.levels; ++l) {
-    const float* table = p.tables + l * p.conns * p.vertices;
-    for (int64_t c = 0; c < p.conns; ++c) {
-      const float* tp = table + c * p.vertices;
-      const RegisterTable8 t(tp, p.vertices);
-      const uint8_t* a = p.addresses + (l * p.n_in + p.conn_input[c]) * p.batch;
-      float* o = out + (l * p.num_outputs + p.conn_output[c]) * p.batch;
-      int64_t b = b0;
-      for (; b + 8 <= b1; b += 8)
-        _mm256_storeu_ps(o + b,
-                         _mm256_add_ps(_mm256_loadu_ps(o + b), t.lookup(load_addresses8(a + b))));
-      for (; b < b1; ++b) o[b] += tp[a[b]];
+template <int V>
+LUTNET_AVX2 void forward_avx2(const LutProblem& p, float* out, const Block& w) {
+  const float* table = p.tables + w.level * p.conns * V;
+  for (int64_t c = 0; c < p.conns; ++c) {
+    const float* tp = table + c * V;
+    const auto t = RegisterTable8<V>::load(tp);
+    const uint8_t* a = p.addresses + (w.level * p.n_in + p.conn_input[c]) * p.batch;
+    float* o = out + (w.level * p.num_outputs + p.conn_output[c]) * p.batch;
+    int64_t b = w.b0;
+    for (; b + 8 <= w.b1; b += 8)
+      _mm256_storeu_ps(o + b,
+                       _mm256_add_ps(_mm256_loadu_ps(o + b), t.lookup(load_addresses8(a + b))));
+    for (; b < w.b1; ++b) o[b] += tp[a[b]];
+  }
+}
+
+// d/ds_j for every input j of one connection: one pass over the samples, the K slope tables in
+// registers (more than 8 registers of them: one pass per input).
+template <int V>
+LUTNET_AVX2 void input_gradients_avx2(const Block& w, const RegisterTable8<V>& t, const uint8_t* a,
+                                      const float* g, float* const* gs, const float* t_mem) {
+  constexpr int kK = __builtin_ctz(V);
+  if constexpr (kK * RegisterTable8<V>::kParts <= 8) {
+    RegisterTable8<V> d[kK];
+    for (int j = 0; j < kK; ++j) d[j] = t.slope(j);
+    int64_t b = w.b0;
+    for (; b + 8 <= w.b1; b += 8) {
+      const __m256i index = load_addresses8(a + b);
+      const __m256 gb = _mm256_loadu_ps(g + b);
+      for (int j = 0; j < kK; ++j) {
+        const __m256 term = _mm256_mul_ps(gb, d[j].lookup(index));
+        _mm256_storeu_ps(gs[j] + b, _mm256_add_ps(_mm256_loadu_ps(gs[j] + b), term));
+      }
+    }
+    for (; b < w.b1; ++b)
+      for (int j = 0; j < kK; ++j) {
+        const int x = a[b];
+        gs[j][b] += g[b] * (0.5f * (t_mem[x | (1 << j)] - t_mem[x & ~(1 << j)]));
+      }
+  } else {
+    for (int j = 0; j < kK; ++j) {
+      const RegisterTable8<V> d = t.slope(j);
+      int64_t b = w.b0;
+      for (; b + 8 <= w.b1; b += 8) {
+        const __m256 term = _mm256_mul_ps(_mm256_loadu_ps(g + b), d.lookup(load_addresses8(a + b)));
+        _mm256_storeu_ps(gs[j] + b, _mm256_add_ps(_mm256_loadu_ps(gs[j] + b), term));
+      }
+      for (; b < w.b1; ++b) {
+        const int x = a[b];
+        gs[j][b] += g[b] * (0.5f * (t_mem[x | (1 << j)] - t_mem[x & ~(1 << j)]));
+      }
     }
   }
 }
 
+template <int V>
+LUTNET_AVX2 void backward_avx2(const LutProblem& p, const float* grad, float* grad_s,
+                               const Block& w) {
+  constexpr int kK = __builtin_ctz(V);
+  const float* table = p.tables + w.level * p.conns * V;
+  for (int64_t c = 0; c < p.conns; ++c) {
+    const float* tp = table + c * V;
+    const int32_t i = p.conn_input[c];
+    const uint8_t* a = p.addresses + (w.level * p.n_in + i) * p.batch;
+    const float* g = grad + (w.level * p.num_outputs + p.conn_output[c]) * p.batch;
+    float* gs[kK];
+    for (int j = 0; j < kK; ++j)
+      gs[j] = grad_s + (w.level * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
+    input_gradients_avx2<V>(w, RegisterTable8<V>::load(tp), a, g, gs, tp);
+  }
+}
+
+LUTNET_AVX2 void forward_avx2_registers(const LutProblem& p, float* out, const Block& w) {
+  switch (p.vertices) {
+    case 4:
+      return forward_avx2<4>(p, out, w);
+    case 8:
+      return forward_avx2<8>(p, out, w);
+    case 16:
+      return forward_avx2<16>(p, out, w);
+    case 32:
+      return forward_avx2<32>(p, out, w);
+    case 64:
+      return forward_avx2<64>(p, out, w);
+    default:
+      return forward_chunk(p, out, w);
+  }
+}
+
 LUTNET_AVX2 void backward_avx2_registers(const LutProblem& p, const float* grad, float* grad_s,
-                                         float* grad_tables, int64_t b0, int64_t b1) {
-  std::vector<float> slope(static_cast<size_t>(p.vertices));
-  for (int64_t l = 0; l < p.levels; ++l) {
-    const float* table = p.tables + l * p.conns * p.vertices;
-    for (int64_t c = 0; c < p.conns; ++c) {
-      const float* t = table + c * p.vertices;
-      const int32_t i = p.conn_input[c];
-      const uint8_t* a = p.addresses + (l * p.n_in + i) * p.batch;
-      const float* g = grad + (l * p.num_outputs + p.conn_output[c]) * p.batch;
-      float* gt = grad_tables + (l * p.conns + c) * p.vertices;
-      for (int64_t b = b0; b < b1; ++b) gt[a[b]] += g[b];
-      for (int64_t j = 0; j < p.k; ++j) {
-        for (int64_t v = 0; v < p.vertices; ++v)
-          slope[v] = 0.5f * (t[v | (1 << j)] - t[v & ~(1 << j)]);
-        const RegisterTable8 d(slope.data(), p.vertices);
-        float* gs = grad_s + (l * p.n_in + p.perms[j * p.n_in + i]) * p.batch;
-        int64_t b = b0;
-        for (; b + 8 <= b1; b += 8) {
-          const __m256 term =
-              _mm256_mul_ps(_mm256_loadu_ps(g + b), d.lookup(load_addresses8(a + b)));
-          _mm256_storeu_ps(gs + b, _mm256_add_ps(_mm256_loadu_ps(gs + b), term));
-        }
-        for (; b < b1; ++b) gs[b] += g[b] * slope[a[b]];
-      }
-    }
+                                         const Block& w) {
+  switch (p.vertices) {
+    case 4:
+      return backward_avx2<4>(p, grad, grad_s, w);
+    case 8:
+      return backward_avx2<8>(p, grad, grad_s, w);
+    case 16:
+      return backward_avx2<16>(p, grad, grad_s, w);
+    case 32:
+      return backward_avx2<32>(p, grad, grad_s, w);
+    case 64:
+      return backward_avx2<64>(p, grad, grad_s, w);
+    default:
+      return backward_chunk(p, grad, grad_s, w);
   }
 }
 #undef LUTNET_AVX2
@@ -304,36 +415,71 @@ LutKernelIsa best_isa() {
 
 std::atomic<LutKernelIsa> g_isa{best_isa()};
 
-void run_forward(const LutProblem& p, float* out, int64_t b0, int64_t b1) {
+void run_forward(const LutProblem& p, float* out, const Block& w) {
   switch (g_isa.load(std::memory_order_relaxed)) {
     case LutKernelIsa::kAvx512:
-      return forward_avx512_registers(p, out, b0, b1);
+      return forward_avx512_registers(p, out, w);
     case LutKernelIsa::kAvx2:
-      return forward_avx2_registers(p, out, b0, b1);
+      return forward_avx2_registers(p, out, w);
     case LutKernelIsa::kScalar:
-      return forward_scalar(p, out, b0, b1);
+      return forward_scalar(p, out, w);
   }
 }
 
-void run_backward(const LutProblem& p, const float* grad, float* grad_s, float* grad_tables,
-                  int64_t b0, int64_t b1) {
+void run_backward(const LutProblem& p, const float* grad, float* grad_s, const Block& w) {
   switch (g_isa.load(std::memory_order_relaxed)) {
     case LutKernelIsa::kAvx512:
-      return backward_avx512_registers(p, grad, grad_s, grad_tables, b0, b1);
+      return backward_avx512_registers(p, grad, grad_s, w);
     case LutKernelIsa::kAvx2:
-      return backward_avx2_registers(p, grad, grad_s, grad_tables, b0, b1);
+      return backward_avx2_registers(p, grad, grad_s, w);
     case LutKernelIsa::kScalar:
-      return backward_scalar(p, grad, grad_s, grad_tables, b0, b1);
+      return backward_scalar(p, grad, grad_s, w);
   }
 }
 
-// Fixed chunks of the batch: one per thread, at least kMinChunk samples each.
-std::vector<int64_t> chunk_starts(int64_t batch) {
+// The work items: every level, its range [0, n) (of samples, or of input positions) split in
+// fixed chunks only when there are more threads than levels (at least kMinChunk each). Each item
+// writes its own part of every output, so no reduction is needed and every thread count gives
+// the same bits.
+std::vector<Block> work_split(int64_t levels, int64_t n) {
   constexpr int64_t kMinChunk = 16;
-  const int64_t chunks = std::clamp<int64_t>(batch / kMinChunk, 1, at::get_num_threads());
-  std::vector<int64_t> starts;
-  for (int64_t i = 0; i <= chunks; ++i) starts.push_back(batch * i / chunks);
-  return starts;
+  const int64_t per_level = std::max<int64_t>(1, at::get_num_threads() / levels);
+  const int64_t chunks = std::clamp<int64_t>(n / kMinChunk, 1, per_level);
+  std::vector<Block> blocks;
+  for (int64_t l = 0; l < levels; ++l)
+    for (int64_t i = 0; i < chunks; ++i)
+      blocks.push_back({l, n * i / chunks, n * (i + 1) / chunks});
+  return blocks;
+}
+
+template <typename Work>
+void for_each_block(const std::vector<Block>& blocks, const Work& work) {
+  at::parallel_for(0, static_cast<int64_t>(blocks.size()), 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) work(blocks[i]);
+  });
+}
+
+// sign(T) with sign(0) = +1, as the exported model and ste_sign read a binary table.
+torch::Tensor table_signs(const torch::Tensor& tables) {
+  auto signs = torch::empty_like(tables);
+  const float* t = tables.data_ptr<float>();
+  float* out = signs.data_ptr<float>();
+  const int64_t n = tables.numel();
+  at::parallel_for(0, n, 1 << 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) out[i] = t[i] >= 0 ? 1.0f : -1.0f;
+  });
+  return signs;
+}
+
+// The straight-through estimator's gradient of sign(T): the table gradient where |T| <= 1 (the
+// clamp's pass-through band, edges included), zero outside.
+void mask_outside_unit_band(torch::Tensor& grad, const torch::Tensor& tables) {
+  const float* t = tables.data_ptr<float>();
+  float* g = grad.data_ptr<float>();
+  at::parallel_for(0, grad.numel(), 1 << 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      if (!(std::fabs(t[i]) <= 1.0f)) g[i] = 0.0f;
+  });
 }
 
 class LutDenseFunction : public torch::autograd::Function<LutDenseFunction> {
@@ -341,9 +487,10 @@ class LutDenseFunction : public torch::autograd::Function<LutDenseFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& s_in,
                                const torch::Tensor& tables_in, const torch::Tensor& conn_input_in,
                                const torch::Tensor& conn_output_in, const torch::Tensor& perms_in,
-                               int64_t num_outputs) {
+                               int64_t num_outputs, bool binary) {
     const auto s = s_in.contiguous();
-    const auto tables = tables_in.contiguous();
+    const auto latent = tables_in.contiguous();
+    const auto tables = binary ? table_signs(latent) : latent;
     const auto conn_input = conn_input_in.contiguous();
     const auto conn_output = conn_output_in.contiguous();
     const auto perms = perms_in.contiguous();
@@ -352,12 +499,9 @@ class LutDenseFunction : public torch::autograd::Function<LutDenseFunction> {
         problem(s.size(0), num_outputs, tables, conn_input, conn_output, perms, addresses);
     auto out = torch::zeros({p.levels, num_outputs, p.batch}, s.options());
     float* op = out.data_ptr<float>();
-    const auto starts = chunk_starts(p.batch);
-    at::parallel_for(0, static_cast<int64_t>(starts.size()) - 1, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t chunk = c0; chunk < c1; ++chunk)
-        run_forward(p, op, starts[chunk], starts[chunk + 1]);
-    });
-    ctx->save_for_backward({tables, conn_input, conn_output, perms, addresses});
+    for_each_block(work_split(p.levels, p.batch), [&](const Block& w) { run_forward(p, op, w); });
+    ctx->save_for_backward({tables, conn_input, conn_output, perms, addresses, latent});
+    ctx->saved_data["binary"] = binary;
     return out.permute({2, 0, 1}).contiguous();
   }
 
@@ -369,22 +513,20 @@ class LutDenseFunction : public torch::autograd::Function<LutDenseFunction> {
     const LutProblem p =
         problem(addresses.size(2), grad.size(1), tables, saved[1], saved[2], saved[3], addresses);
     auto grad_s = torch::zeros({p.levels, p.n_in, p.batch}, grad.options());
-    const auto starts = chunk_starts(p.batch);
-    const int64_t chunks = static_cast<int64_t>(starts.size()) - 1;
-    auto grad_tables = torch::zeros({chunks, p.levels, p.conns, p.vertices}, grad.options());
+    auto table_grad = torch::empty({p.levels, p.conns, p.vertices}, grad.options());
     const float* gp = grad.data_ptr<float>();
     float* gsp = grad_s.data_ptr<float>();
-    float* gtp = grad_tables.data_ptr<float>();
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t chunk = c0; chunk < c1; ++chunk)
-        run_backward(p, gp, gsp, gtp + chunk * p.levels * p.conns * p.vertices, starts[chunk],
-                     starts[chunk + 1]);
+    float* gtp = table_grad.data_ptr<float>();
+    for_each_block(work_split(p.levels, p.batch),
+                   [&](const Block& w) { run_backward(p, gp, gsp, w); });
+    const ConnectionGroups groups(p);
+    for_each_block(work_split(p.levels, p.n_in), [&](const Block& w) {
+      table_gradients(p, groups, gp, gtp, w.level, w.b0, w.b1);
     });
-    // Chunks added in order (a sum over dim 0 would not promise an order).
-    auto table_grad = grad_tables[0];
-    for (int64_t chunk = 1; chunk < chunks; ++chunk) table_grad = table_grad + grad_tables[chunk];
+    if (ctx->saved_data["binary"].toBool()) mask_outside_unit_band(table_grad, saved[5]);
     return {grad_s.permute({2, 0, 1}).contiguous(),
             table_grad,
+            torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
@@ -421,18 +563,26 @@ std::vector<LutKernelIsa> available_lut_kernel_isas() {
 
 LutKernelIsa lut_kernel_isa() { return g_isa.load(); }
 
+bool lut_kernels_run_in_parallel() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
 void set_lut_kernel_isa(LutKernelIsa isa) {
   if (!cpu_has(isa)) throw Error("set_lut_kernel_isa: this CPU lacks the requested ISA");
   g_isa.store(isa);
 }
 
 torch::Tensor lut_dense(const torch::Tensor& s, const torch::Tensor& tables,
-                        const LutWiring& wiring) {
+                        const LutWiring& wiring, bool binary_tables) {
   TORCH_CHECK(s.device().is_cpu(),
               "lut_dense: the fused kernel runs on the CPU; use "
               "lut_dense_naive on other devices");
   return LutDenseFunction::apply(s, tables, wiring.conn_input, wiring.conn_output, wiring.perms,
-                                 wiring.num_outputs);
+                                 wiring.num_outputs, binary_tables);
 }
 
 torch::Tensor lut_dense_naive(const torch::Tensor& s, const torch::Tensor& tables,

@@ -28,10 +28,16 @@ std::vector<LutKernelIsa> available_lut_kernel_isas();
 LutKernelIsa lut_kernel_isa();
 void set_lut_kernel_isa(LutKernelIsa isa);  // throws lutnet::Error if the CPU lacks it
 
+// Whether the fused kernels can use more than one thread (built with OpenMP, which
+// at::parallel_for needs in the calling code).
+bool lut_kernels_run_in_parallel();
+
 // s: [B, L, N_in] with entries +-1 (any float; > 0 means +1). tables: [L, C, 2^K].
 // Returns [B, L, N_out]: per output and level, the sum of the selected table entries.
+// binary_tables: look up sign(T) (sign(0) = +1) and pass the table gradient straight through
+// where |T| <= 1, as lut_dense(s, ste_sign(T)) does, bit for bit, without its tensor passes.
 torch::Tensor lut_dense(const torch::Tensor& s, const torch::Tensor& tables,
-                        const LutWiring& wiring);
+                        const LutWiring& wiring, bool binary_tables = false);
 
 // The same function written the slow way: all 2^K multilinear vertex products as dense tensor
 // operations, differentiated by autograd (how the original Keras code did it). For benchmarks and

@@ -19,6 +19,7 @@
 #include "train/augmentation.hpp"
 #include "train/checkpoint.hpp"
 #include "train/export_model.hpp"
+#include "train/fused_adam.hpp"
 #include "train/network.hpp"
 
 namespace lutnet::train {
@@ -261,8 +262,8 @@ void resume_or_start(Run& run) {
 }
 
 // One pass over the training set; returns the training loss and accuracy of the epoch.
-std::pair<double, double> train_epoch(Run& run, torch::optim::Adam& optimizer,
-                                      const StageConfig& stage, Modes modes, int64_t stage_steps) {
+std::pair<double, double> train_epoch(Run& run, FusedAdam& optimizer, const StageConfig& stage,
+                                      Modes modes, int64_t stage_steps) {
   const TrainConfig& config = run.config;
   SchedulePosition& pos = run.pos;
   // The shuffle depends only on (seed, stage, epoch), so a resumed run sees the same batches.
@@ -282,13 +283,12 @@ std::pair<double, double> train_epoch(Run& run, torch::optim::Adam& optimizer,
     const auto logits =
         run.net.forward(xb, true, modes.weights, modes.tables, nullptr, config.dropout);
     const auto loss = torch::nn::functional::cross_entropy(logits, yb);
-    optimizer.zero_grad();
+    optimizer.release_gradients();
     loss.backward();
     const double progress = static_cast<double>(pos.step) / static_cast<double>(stage_steps);
     const double lr = stage.learning_rate / (1.0 + stage.lr_decay * static_cast<double>(pos.step)) *
                       std::pow(stage.final_lr_ratio, progress);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    optimizer.set_learning_rate(lr);
     optimizer.step();
     run.net.clip();
     ++pos.step;
@@ -301,7 +301,7 @@ std::pair<double, double> train_epoch(Run& run, torch::optim::Adam& optimizer,
 }
 
 // Validation, best-epoch snapshot, log line and checkpoint after one epoch.
-void finish_epoch(Run& run, torch::optim::Adam& optimizer, const StageConfig& stage, Modes modes,
+void finish_epoch(Run& run, FusedAdam& optimizer, const StageConfig& stage, Modes modes,
                   std::pair<double, double> train, Clock::time_point epoch_start) {
   SchedulePosition& pos = run.pos;
   const double train_seconds = seconds_since(epoch_start);
@@ -360,8 +360,7 @@ bool run_stage(Run& run) {
   const StageConfig& stage = stage_config(run.config, pos.stage);
   if (!pos.entered) enter_stage(run);
   const Modes modes = stage_modes(pos.stage);
-  torch::optim::Adam optimizer(run.net.parameters(pos.stage >= 2, pos.stage == 3),
-                               torch::optim::AdamOptions(stage.learning_rate));
+  FusedAdam optimizer(run.net.parameters(pos.stage >= 2, pos.stage == 3), stage.learning_rate);
   if (run.resumed && run.resumed->has_optimizer && run.resumed->position.stage == pos.stage &&
       pos.epochs_done > 0)
     optimizer.load(run.resumed->optimizer);

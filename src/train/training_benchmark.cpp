@@ -5,6 +5,7 @@
 #include <random>
 
 #include "train/augmentation.hpp"
+#include "train/fused_adam.hpp"
 #include "train/network.hpp"
 #include "train/trainer.hpp"
 
@@ -17,13 +18,12 @@ using Augment = std::function<torch::Tensor(const torch::Tensor&)>;
 double time_steps(Network& net, bool lut_stage, WeightMode weights, TableMode tables,
                   const torch::Tensor& x, const torch::Tensor& y, int steps, bool freeze_magnitudes,
                   const Augment& augment = nullptr) {
-  torch::optim::Adam optimizer(net.parameters(lut_stage, freeze_magnitudes),
-                               torch::optim::AdamOptions(0.01));
+  FusedAdam optimizer(net.parameters(lut_stage, freeze_magnitudes), 0.01);
   auto step = [&] {
     const auto xb = augment ? augment(x) : x;
     const auto loss =
         torch::nn::functional::cross_entropy(net.forward(xb, true, weights, tables), y);
-    optimizer.zero_grad();
+    optimizer.release_gradients();
     loss.backward();
     optimizer.step();
     net.clip();

@@ -1,8 +1,14 @@
 // The fused LUT function against the 2^K-product form: same forward, same gradients.
 #include "train/lut_dense_function.hpp"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "train/network.hpp"
 
 namespace lutnet::train {
 namespace {
@@ -49,8 +55,17 @@ INSTANTIATE_TEST_SUITE_P(AllK, LutDenseTest, ::testing::Values(2, 3, 4, 5, 6));
 // for bit; table gradients bit for bit at a given thread count.
 class LutDenseIsaTest : public ::testing::TestWithParam<int> {};
 
+void check_every_isa_and_thread_count(int64_t k, int64_t levels);
+
 TEST_P(LutDenseIsaTest, EveryIsaAndThreadCountGivesTheSameBits) {
-  const int64_t k = GetParam(), n_in = 53, n_out = 13, conns = 200, batch = 70, levels = 2;
+  for (const int64_t levels : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << levels << " level(s)");
+    check_every_isa_and_thread_count(GetParam(), levels);
+  }
+}
+
+void check_every_isa_and_thread_count(int64_t k, int64_t levels) {
+  const int64_t n_in = 53, n_out = 13, conns = 200, batch = 70;
   const auto wiring = random_wiring(n_in, n_out, conns, k, 7);
   const auto s_data = torch::randint(0, 2, {batch, levels, n_in}).to(torch::kFloat) * 2 - 1;
   const auto t_data = torch::rand({levels, conns, int64_t{1} << k}) * 2 - 1;
@@ -77,7 +92,8 @@ TEST_P(LutDenseIsaTest, EveryIsaAndThreadCountGivesTheSameBits) {
       const Result r = run(isa, threads);
       EXPECT_TRUE(torch::equal(r.y, base.y));
       EXPECT_TRUE(torch::equal(r.grad_s, base.grad_s));
-      if (threads == 1) {
+      // One batch chunk per level unless there are more threads than levels.
+      if (threads <= levels) {
         EXPECT_TRUE(torch::equal(r.grad_t, base.grad_t));
       }
       EXPECT_TRUE(torch::allclose(r.grad_t, base.grad_t, 1e-5, 1e-6));
@@ -90,6 +106,49 @@ TEST_P(LutDenseIsaTest, EveryIsaAndThreadCountGivesTheSameBits) {
 
 // Every table size: one to four AVX-512 registers, one to eight AVX2 ones.
 INSTANTIATE_TEST_SUITE_P(AllK, LutDenseIsaTest, ::testing::Values(2, 3, 4, 5, 6));
+
+// Binary tables: the kernel's own sign and straight-through gradient equal lut_dense over
+// ste_sign(T) bit for bit, on every ISA, with entries outside the pass band and exactly at 0.
+TEST_P(LutDenseIsaTest, BinaryTablesEqualTheKernelOverSteSign) {
+  const int64_t k = GetParam(), n_in = 41, n_out = 9, conns = 150, batch = 37, levels = 2;
+  const auto wiring = random_wiring(n_in, n_out, conns, k, 11);
+  const auto s_data = torch::randint(0, 2, {batch, levels, n_in}).to(torch::kFloat) * 2 - 1;
+  auto t_data = torch::rand({levels, conns, int64_t{1} << k}) * 3 - 1.5;
+  t_data.view(-1).index_put_({torch::arange(0, t_data.numel(), 7)}, 0.0f);
+  const auto upstream = torch::randn({batch, levels, n_out});
+  const LutKernelIsa original = lut_kernel_isa();
+  for (const LutKernelIsa isa : available_lut_kernel_isas()) {
+    SCOPED_TRACE(testing::Message() << "isa " << static_cast<int>(isa));
+    set_lut_kernel_isa(isa);
+    auto s1 = s_data.clone().requires_grad_();
+    auto t1 = t_data.clone().requires_grad_();
+    const auto y1 = lut_dense(s1, t1, wiring, true);
+    (y1 * upstream).sum().backward();
+    auto s2 = s_data.clone().requires_grad_();
+    auto t2 = t_data.clone().requires_grad_();
+    const auto y2 = lut_dense(s2, ste_sign(t2), wiring);
+    (y2 * upstream).sum().backward();
+    EXPECT_TRUE(torch::equal(y1, y2));
+    EXPECT_TRUE(torch::equal(s1.grad(), s2.grad()));
+    EXPECT_TRUE(torch::equal(t1.grad(), t2.grad()));
+    EXPECT_TRUE(t1.grad().masked_select(t_data.abs() > 1).eq(0).all().item<bool>());
+  }
+  set_lut_kernel_isa(original);
+}
+
+// Two threads must be able to split the work: at::parallel_for runs serially in code built
+// without OpenMP, and the kernels did so unnoticed until session 8.
+TEST(LutDense, KernelsCanRunOnSeveralThreads) {
+  EXPECT_TRUE(lut_kernels_run_in_parallel());
+  const int original = torch::get_num_threads();
+  torch::set_num_threads(2);
+  std::atomic<int> max_thread{0};
+  at::parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+    max_thread = std::max(max_thread.load(), at::get_thread_num());
+  });
+  torch::set_num_threads(original);
+  EXPECT_EQ(max_thread.load(), 1) << "at::parallel_for ran on one thread";
+}
 
 TEST(LutDense, ForwardIsTableLookupWithInputZeroAsLeastSignificantBit) {
   // One connection, K=2: input 0 = +1, its extra input = -1 -> address 0b01 = 1.
