@@ -8,4 +8,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 scripts/fetch-data.sh mnist
 scripts/build.sh release
-exec build/release/src/cli/lutnet flow --preset quick --out runs/demo "$@"
+# Every core: the LUT kernels give the same bits at any thread count.
+exec build/release/src/cli/lutnet flow --preset quick --threads "$(nproc)" --out runs/demo "$@"
