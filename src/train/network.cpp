@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "train/lut_dense_portable.hpp"
 
 namespace lutnet::train {
 
@@ -171,14 +172,17 @@ torch::Tensor Network::layer_sums(Layer& layer, const torch::Tensor& planes,
                                   WeightMode weights, TableMode tables, double dropout) {
   const auto scale = layer.gamma.abs();
   if (layer.is_lut) {
-    const bool naive = naive_luts_ || !planes.device().is_cpu();
+    // The fused kernel on the CPU, tensor operations elsewhere; the 2^K-product form on request
+    // (benchmarks).
+    const bool fused = !naive_luts_ && planes.device().is_cpu();
     const auto rows =
         layer.is_conv ? conv_windows(planes, layer.conv.kernel, layer.conv.stride) : planes;
     // The fused kernel takes an untiled layer's sign(T) itself (no tensor passes over the tables).
-    const bool fused_sign = !naive && !layer.tiled() && tables == TableMode::kBinary;
+    const bool fused_sign = fused && !layer.tiled() && tables == TableMode::kBinary;
     const auto t = fused_sign ? layer.tables : connection_tables(layer, tables);
-    const auto sums = naive ? lut_dense_naive(rows, t, layer.wiring)
-                            : lut_dense(rows, t, layer.wiring, fused_sign);
+    const auto sums = fused         ? lut_dense(rows, t, layer.wiring, fused_sign)
+                      : naive_luts_ ? lut_dense_naive(rows, t, layer.wiring)
+                                    : lut_dense_portable(rows, t, layer.wiring);
     const auto z = scale * (sums * magnitudes.view({1, -1, 1})).sum(1);
     if (!layer.is_conv) return z;
     const ConvGeometry& g = layer.conv;
