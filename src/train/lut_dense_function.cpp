@@ -579,8 +579,8 @@ void set_lut_kernel_isa(LutKernelIsa isa) {
 torch::Tensor lut_dense(const torch::Tensor& s, const torch::Tensor& tables,
                         const LutWiring& wiring, bool binary_tables) {
   TORCH_CHECK(s.device().is_cpu(),
-              "lut_dense: the fused kernel runs on the CPU; use "
-              "lut_dense_naive on other devices");
+              "lut_dense: the fused kernel runs on the CPU; use lut_dense_portable on other "
+              "devices");
   return LutDenseFunction::apply(s, tables, wiring.conn_input, wiring.conn_output, wiring.perms,
                                  wiring.num_outputs, binary_tables);
 }
