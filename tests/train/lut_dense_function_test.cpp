@@ -9,21 +9,12 @@
 #include <atomic>
 
 #include "train/network.hpp"
+#include "train_test_util.hpp"
 
 namespace lutnet::train {
 namespace {
 
-LutWiring random_wiring(int64_t n_in, int64_t n_out, int64_t conns, int64_t k, uint64_t seed) {
-  torch::manual_seed(seed);
-  LutWiring w;
-  w.conn_input = torch::randint(0, n_in, {conns}, torch::kInt32);
-  w.conn_output = torch::randint(0, n_out, {conns}, torch::kInt32);
-  std::vector<torch::Tensor> rows = {torch::arange(n_in, torch::kInt32)};
-  for (int64_t j = 1; j < k; ++j) rows.push_back(torch::randperm(n_in, torch::kInt32));
-  w.perms = torch::stack(rows);
-  w.num_outputs = n_out;
-  return w;
-}
+using test::random_wiring;
 
 class LutDenseTest : public ::testing::TestWithParam<int> {};
 

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by the training tests: awkward but valid network parameters, file bytes, a
-// fresh per-process temporary directory, and the reproducibility check of a finished run.
+// Helpers shared by the training tests: random LUT wirings, awkward but valid network parameters,
+// file bytes, a fresh per-process temporary directory, and the reproducibility check of a finished
+// run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -14,10 +15,26 @@
 #include <vector>
 
 #include "core/input_encoding.hpp"
+#include "train/lut_dense_function.hpp"
 #include "train/network.hpp"
 #include "train/trainer.hpp"
 
 namespace lutnet::train::test {
+
+// A random LUT wiring: conn_input and conn_output drawn with repeats, perms[0] the identity and
+// K - 1 random permutations.
+inline LutWiring random_wiring(int64_t n_in, int64_t n_out, int64_t conns, int64_t k,
+                               uint64_t seed) {
+  torch::manual_seed(seed);
+  LutWiring w;
+  w.conn_input = torch::randint(0, n_in, {conns}, torch::kInt32);
+  w.conn_output = torch::randint(0, n_out, {conns}, torch::kInt32);
+  std::vector<torch::Tensor> rows = {torch::arange(n_in, torch::kInt32)};
+  for (int64_t j = 1; j < k; ++j) rows.push_back(torch::randperm(n_in, torch::kInt32));
+  w.perms = torch::stack(rows);
+  w.num_outputs = n_out;
+  return w;
+}
 
 // Random latent weights and batch-norm statistics with negative scales, so that export sees
 // every sign case; level magnitudes 0.8 / 0.41 for two levels.
