@@ -257,7 +257,7 @@ void add_bench(CLI::App& app) {
   cmd->callback([args] { run_bench(*args); });
 }
 
-const CommandRegistration kRegistration(60, add_bench);
+const CommandRegistration kBenchRegistration(60, add_bench);
 
 }  // namespace
 }  // namespace lutnet::cli

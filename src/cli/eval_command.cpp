@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/model_io.hpp"
 #include "core/reference_evaluator.hpp"
+#include "core/seconds_since.hpp"
 #include "data/dataset.hpp"
 #include "engine/engine.hpp"
 
@@ -26,10 +27,6 @@ struct EvalArgs {
   int threads = 1;
   bool reference = false;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 void check_compatible(const Model& model, const Dataset& data, const std::string& model_path) {
   const size_t pixels = static_cast<size_t>(model.input.num_pixels());
@@ -175,7 +172,7 @@ void add_eval(CLI::App& app) {
   cmd->callback([args] { run_eval(*args); });
 }
 
-const CommandRegistration kRegistration(20, add_eval);
+const CommandRegistration kEvalRegistration(20, add_eval);
 
 }  // namespace
 }  // namespace lutnet::cli

@@ -127,7 +127,7 @@ void add_flow(CLI::App& app) {
   cmd->callback([train_flags, flags] { run_flow(*train_flags, *flags); });
 }
 
-const CommandRegistration registration(80, add_flow);
+const CommandRegistration kFlowRegistration(80, add_flow);
 
 }  // namespace
 }  // namespace lutnet::cli

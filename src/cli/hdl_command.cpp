@@ -94,7 +94,7 @@ void add_hdl(CLI::App& app) {
   });
 }
 
-const CommandRegistration registration(30, add_hdl);
+const CommandRegistration kHdlRegistration(30, add_hdl);
 
 }  // namespace
 }  // namespace lutnet::cli

@@ -118,7 +118,7 @@ void add_power(CLI::App& app) {
   });
 }
 
-const CommandRegistration registration(55, add_power);
+const CommandRegistration kPowerRegistration(55, add_power);
 
 }  // namespace
 }  // namespace lutnet::cli

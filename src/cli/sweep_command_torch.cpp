@@ -78,7 +78,7 @@ void add_sweep(CLI::App& app) {
   cmd->callback([flags] { run_sweep_command(*flags); });
 }
 
-const CommandRegistration registration(85, add_sweep);
+const CommandRegistration kSweepRegistration(85, add_sweep);
 
 }  // namespace
 }  // namespace lutnet::cli

@@ -159,7 +159,7 @@ void add_synth(CLI::App& app) {
   });
 }
 
-const CommandRegistration registration(50, add_synth);
+const CommandRegistration kSynthRegistration(50, add_synth);
 
 }  // namespace
 }  // namespace lutnet::cli

@@ -115,7 +115,7 @@ void add_train_bench(CLI::App& app) {
   });
 }
 
-const CommandRegistration registration(70, add_train_bench);
+const CommandRegistration kTrainBenchRegistration(70, add_train_bench);
 
 }  // namespace
 }  // namespace lutnet::cli

@@ -61,7 +61,7 @@ void add_train(CLI::App& app) {
   });
 }
 
-const CommandRegistration registration(10, add_train);
+const CommandRegistration kTrainRegistration(10, add_train);
 
 }  // namespace
 }  // namespace lutnet::cli

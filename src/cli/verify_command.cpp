@@ -123,7 +123,7 @@ void add_verify(CLI::App& app) {
   });
 }
 
-const CommandRegistration registration(40, add_verify);
+const CommandRegistration kVerifyRegistration(40, add_verify);
 
 }  // namespace
 }  // namespace lutnet::cli

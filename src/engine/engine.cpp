@@ -78,6 +78,10 @@ Isa resolve(Isa isa) {
   return isa;
 }
 
+}  // namespace
+
+// Named, not anonymous: Impl holds it, and a unity build includes this file.
+namespace detail {
 // 64-byte aligned memory that run() reuses.
 struct AlignedBuffer {
   void* data = nullptr;
@@ -92,6 +96,9 @@ struct AlignedBuffer {
     if (data) ::operator delete (data, std::align_val_t{64});
   }
 };
+}  // namespace detail
+
+namespace {
 
 // Chunks per group for generated code. AVX-512: at most kMaxGroupChunks, and plane buffers of at
 // most kGroupBytes per group (measured on the MNIST model, Zen 5: 1 chunk 320, 4 chunks 218, 16
@@ -152,7 +159,7 @@ struct CompiledModel::Impl {
   size_t max_scratch = 8;  // LUT outputs of one (output, level)
   size_t max_partial = 0;  // accumulators kept between the levels of a layer
   size_t max_window = 0;   // a conv layer's window or pixel buffer
-  std::vector<AlignedBuffer> memory;
+  std::vector<detail::AlignedBuffer> memory;
   std::vector<detail::JitLayer> generated;
   std::vector<detail::Workspace> workspaces;
   PlanOps ops;

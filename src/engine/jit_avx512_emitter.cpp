@@ -13,7 +13,7 @@ constexpr int kAllocatable = 30;       // zmm0..zmm29 for values
 // vpternlogq immediates are truth tables over (dst, src2, src3) = (a, b, c): bit 4a + 2b + c.
 constexpr uint8_t kMuxHiSelLo = 0xE2;  // b ? a : c
 constexpr uint8_t kMuxMemSel = 0xE4;   // c ? a : b
-constexpr uint8_t kXor3 = 0x96, kXor = 0x3C, kOnesImm = 0xFF, kNot = 0x0F;
+constexpr uint8_t kXor3 = 0x96, kXorAB = 0x3C, kOnesImm = 0xFF, kNot = 0x0F;
 // The immediate of f(a, b, c).
 template <class F>
 constexpr uint8_t immediate(F f) {
@@ -136,7 +136,7 @@ class Avx512Emitter final : public VectorEmitter {
   }
   // (b, a ^ b, b): b & ~x = a & b; ~b & x = a & ~b; b | x = a | b.
   void half_add(int a, int b, HalfAdd mode) override {
-    v_.tern(a, b, b, kXor);
+    v_.tern(a, b, b, kXorAB);
     v_.tern(b, a, b,
             mode == HalfAdd::kPlain            ? kAndNotB
             : mode == HalfAdd::kSecondInverted ? kNotAAndB

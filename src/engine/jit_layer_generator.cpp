@@ -322,19 +322,19 @@ class LayerGenerator {
   // ge starts as ones; each bit j does ge = c_j ? a_j & ge : a_j | ge, with the constant known,
   // so ge stays a constant until the first plane that decides it. Returns a register.
   int compare(uint64_t c, bool invert) {
-    constexpr int kOnes = -2, kZeros = -3;  // ge while constant
-    int ge = kOnes;
+    constexpr int kGeOnes = -2, kGeZeros = -3;  // ge while constant
+    int ge = kGeOnes;
     for (int j = 0; j <= acc_bits_; ++j) {
       const bool bit = (c >> j) & 1;
       if (!(j < acc_bits_ && column_word(j))) {  // a zero plane
         if (bit) {
           if (ge >= 0) pool_.release(ge);
-          ge = kZeros;
+          ge = kGeZeros;
         }
         continue;
       }
       if (ge < 0) {
-        if ((ge == kOnes) == bit) {  // ones & a or zeros | a: a copy of a
+        if ((ge == kGeOnes) == bit) {  // ones & a or zeros | a: a copy of a
           const int r = pool_.alloc();
           e_.copy(r, *column_word(j));  // after alloc, which may have spilled it
           ge = r;
@@ -348,7 +348,7 @@ class LayerGenerator {
       }
     }
     if (ge < 0) {
-      const bool ones = (ge == kOnes) != invert;
+      const bool ones = (ge == kGeOnes) != invert;
       ge = pool_.alloc();
       e_.constant(ge, ones);
     } else if (invert) {

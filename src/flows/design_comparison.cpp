@@ -8,8 +8,8 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/reference_evaluator.hpp"
+#include "core/seconds_since.hpp"
 #include "flows/verify.hpp"
-#include "flows/verilator_build.hpp"  // seconds_since
 #include "hdl/verilog_writer.hpp"
 
 namespace lutnet::flows {

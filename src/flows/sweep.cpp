@@ -11,8 +11,8 @@
 #include "core/lut_function.hpp"
 #include "core/model_io.hpp"
 #include "core/read_file.hpp"
+#include "core/seconds_since.hpp"
 #include "flows/verify.hpp"
-#include "flows/verilator_build.hpp"  // seconds_since
 
 namespace lutnet::flows {
 namespace fs = std::filesystem;

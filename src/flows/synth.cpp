@@ -12,6 +12,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/seconds_since.hpp"
 #include "flows/subprocess.hpp"
 #include "power/gate_netlist.hpp"
 
@@ -22,10 +23,6 @@ using nlohmann::json;
 namespace {
 
 const char* kYosysHint = "install Yosys (apt-get install yosys) to synthesize";
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Yosys 0.23's `stat -json` writes the submodule counts of its "design" section as plain text
 // lines ("   lutnet_top_layer0_tiles   1") when a module below the top instantiates another
@@ -53,8 +50,6 @@ json read_json(const fs::path& path) {
   }
 }
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
 // Yosys names modules with a leading backslash in stat -json.
 std::string plain(std::string name) {
   if (!name.empty() && name[0] == '\\') name.erase(0, 1);
@@ -63,16 +58,16 @@ std::string plain(std::string name) {
 
 // Block RAMs are RAMB18E2 / RAMB36E2 (and FIFO wrappers); every other RAM* cell is LUT-RAM.
 bool is_bram(const std::string& type) {
-  return starts_with(type, "RAMB") || starts_with(type, "FIFO");
+  return type.starts_with("RAMB") || type.starts_with("FIFO");
 }
-bool is_srl(const std::string& type) { return starts_with(type, "SRL"); }
-bool is_lutram(const std::string& type) { return starts_with(type, "RAM") && !is_bram(type); }
+bool is_srl(const std::string& type) { return type.starts_with("SRL"); }
+bool is_lutram(const std::string& type) { return type.starts_with("RAM") && !is_bram(type); }
 bool is_lut(const std::string& type) {
-  return starts_with(type, "LUT") || is_srl(type) || is_lutram(type);
+  return type.starts_with("LUT") || is_srl(type) || is_lutram(type);
 }
-bool is_ff(const std::string& type) { return starts_with(type, "FD") || starts_with(type, "LD"); }
-bool is_carry(const std::string& type) { return starts_with(type, "CARRY"); }
-bool is_mux(const std::string& type) { return starts_with(type, "MUXF"); }
+bool is_ff(const std::string& type) { return type.starts_with("FD") || type.starts_with("LD"); }
+bool is_carry(const std::string& type) { return type.starts_with("CARRY"); }
+bool is_mux(const std::string& type) { return type.starts_with("MUXF"); }
 
 void count_cells(ModuleSynth& m, const std::map<std::string, int64_t>& cells) {
   for (const auto& [type, n] : cells) {
@@ -84,8 +79,8 @@ void count_cells(ModuleSynth& m, const std::map<std::string, int64_t>& cells) {
     if (is_srl(type)) m.srls += n;
     if (is_lutram(type)) m.lutrams += n;
     if (is_bram(type)) m.brams += n;
-    if (starts_with(type, "RAMB18")) m.ramb18 += n;
-    if (starts_with(type, "RAMB36")) m.ramb36 += n;
+    if (type.starts_with("RAMB18")) m.ramb18 += n;
+    if (type.starts_with("RAMB36")) m.ramb36 += n;
   }
 }
 
@@ -263,7 +258,7 @@ std::map<std::string, int> lut_depth_by_module(const std::string& blif) {
     } else if (keyword == ".subckt") {
       std::string type;
       words >> type;
-      const bool lut = starts_with(type, "LUT");
+      const bool lut = type.starts_with("LUT");
       // Flip-flops, SRLs and black boxes end paths: their outputs start new ones.
       const bool combinational = lut || is_carry(type) || is_mux(type) || type == "INV";
       Cell c;

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace lutnet::flows {
+#include "core/seconds_since.hpp"
 
-double seconds_since(std::chrono::steady_clock::time_point start);
+namespace lutnet::flows {
 
 // Writes `bytes` to `path` (a work-directory file, so no atomic rename is needed).
 void write_binary(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);

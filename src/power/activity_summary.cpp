@@ -11,10 +11,6 @@ namespace lutnet::power {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // A one-input cover that copies its input (Yosys writes connections as these); "0 1" would be
 // an inverter, a cell of its own.
 bool is_buffer(const GateCell& c) {
@@ -82,12 +78,12 @@ int port_net(const GateNetlist& n, const std::string& name) {
 CellClass cell_class(const GateCell& c) {
   const std::string_view t = c.type;
   if (is_buffer(c)) return CellClass::kBuffer;
-  if (starts_with(t, "LUT")) return CellClass::kLut;  // INV: absorbed into LUTs by Vivado
-  if (starts_with(t, "CARRY")) return CellClass::kCarry;
-  if (starts_with(t, "FD")) return CellClass::kFlipFlop;
-  if (starts_with(t, "SRL")) return CellClass::kSrl;
-  if (starts_with(t, "RAMB18")) return CellClass::kBram18;
-  if (starts_with(t, "RAMB36")) return CellClass::kBram36;
+  if (t.starts_with("LUT")) return CellClass::kLut;  // INV: absorbed into LUTs by Vivado
+  if (t.starts_with("CARRY")) return CellClass::kCarry;
+  if (t.starts_with("FD")) return CellClass::kFlipFlop;
+  if (t.starts_with("SRL")) return CellClass::kSrl;
+  if (t.starts_with("RAMB18")) return CellClass::kBram18;
+  if (t.starts_with("RAMB36")) return CellClass::kBram36;
   return CellClass::kOther;
 }
 

@@ -13,10 +13,6 @@ namespace lutnet::power {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // A .subckt or .names as parsed, its nets still names local to its model.
 struct RawCell {
   std::string type;
@@ -393,10 +389,10 @@ bool gate_pin_is_output(std::string_view type, std::string_view pin) {
   if (pin == "O" || pin == "O5" || pin == "O6" || pin == "CO" || pin == "LO" || pin == "Q" ||
       pin == "Q15" || pin == "Q31")
     return true;
-  if (starts_with(type, "RAMB") || starts_with(type, "FIFO"))
-    return starts_with(pin, "DOUT") || starts_with(pin, "CASDOUT") || starts_with(pin, "CASOUT") ||
+  if (type.starts_with("RAMB") || type.starts_with("FIFO"))
+    return pin.starts_with("DOUT") || pin.starts_with("CASDOUT") || pin.starts_with("CASOUT") ||
            pin == "DBITERR" || pin == "SBITERR" || pin == "ECCPARITY" || pin == "RDADDRECC";
-  if (starts_with(type, "DSP"))
+  if (type.starts_with("DSP"))
     return pin == "P" || pin == "PCOUT" || pin == "ACOUT" || pin == "BCOUT" ||
            pin == "CARRYCASCOUT" || pin == "CARRYOUT" || pin == "MULTSIGNOUT" ||
            pin == "OVERFLOW" || pin == "UNDERFLOW" || pin == "PATTERNDETECT" ||

@@ -12,11 +12,8 @@
 
 namespace lutnet::power {
 
-namespace {
-
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
+// Named, not anonymous: Impl holds these, and a unity build includes this file.
+namespace gate_sim_detail {
 
 // Combinational kinds. MUXF*, INV, BUF and small covers are LUTs.
 enum class Comb : uint8_t { kLut, kLut62, kCover, kCarry4, kCarry8, kSrlRead };
@@ -52,6 +49,11 @@ struct Ram {
   std::vector<uint64_t> data, parity;  // bit i = data bit i
   RamPort port[2];
 };
+
+}  // namespace gate_sim_detail
+using namespace gate_sim_detail;
+
+namespace {
 
 // A cell's pins looked up by formal name.
 class Pins {
@@ -234,7 +236,7 @@ void GateSimulator::Impl::compile_lut(int cell, Pins& p) {
   if (t == "INV" || t == "BUF") {
     in.push_back(p.get("I", nl.const0));
     add_comb(Comb::kLut, t == "INV" ? 0b01 : 0b10, in, {p.get("O", -1)});
-  } else if (starts_with(t, "MUXF")) {
+  } else if (t.starts_with("MUXF")) {
     in = {p.get("I0", nl.const0), p.get("I1", nl.const0), p.get("S", nl.const0)};
     add_comb(Comb::kLut, 0b11001010, in, {p.get("O", -1)});  // S ? I1 : I0
   } else if (t == "VCC" || t == "GND") {
@@ -383,7 +385,7 @@ void GateSimulator::Impl::compile_cell(int cell) {
   const GateCell& c = nl.cells[cell];
   const std::string& t = c.type;
   Pins p(nl, cell, where(cell));
-  const bool lut = t.size() == 4 && starts_with(t, "LUT") && t[3] >= '1' && t[3] <= '6';
+  const bool lut = t.size() == 4 && t.starts_with("LUT") && t[3] >= '1' && t[3] <= '6';
   if (lut || t == "LUT6_2" || t == "INV" || t == "BUF" || t == "MUXF7" || t == "MUXF8" ||
       t == "MUXF9" || t == "VCC" || t == "GND")
     compile_lut(cell, p);
@@ -436,10 +438,10 @@ void check_ram(const GateNetlist& nl, int cell, Pins& p, const std::string& wher
   };
   for (const auto& [name, raw] : c.params) {
     const std::string v = unquoted(raw);
-    if (starts_with(name, "IS_") && name.ends_with("_INVERTED") && param_uint(v, 0) != 0)
+    if (name.starts_with("IS_") && name.ends_with("_INVERTED") && param_uint(v, 0) != 0)
       fail(fmt::format("has {} = 1", name));
-    if (starts_with(name, "CASCADE_ORDER") && v != "NONE") fail(fmt::format("has {} {}", name, v));
-    if (starts_with(name, "EN_ECC") && v != "FALSE") fail(fmt::format("has {} {}", name, v));
+    if (name.starts_with("CASCADE_ORDER") && v != "NONE") fail(fmt::format("has {} {}", name, v));
+    if (name.starts_with("EN_ECC") && v != "FALSE") fail(fmt::format("has {} {}", name, v));
   }
   // With ENADDREN, ADDREN low keeps the old address latched: not modelled.
   for (const char port : {'A', 'B'})
@@ -455,9 +457,9 @@ void check_ram(const GateNetlist& nl, int cell, Pins& p, const std::string& wher
   for (const auto& [pin, net] : p.all()) {
     if (gate_pin_is_output(c.type, pin)) continue;
     const bool constant = net == nl.const0 || net == nl.const1;
-    if ((starts_with(pin, "WEA") || starts_with(pin, "WEBWE")) && net != nl.const0)
+    if ((pin.starts_with("WEA") || pin.starts_with("WEBWE")) && net != nl.const0)
       fail(fmt::format("is written ({} is not constant 0)", pin));
-    if (starts_with(pin, "CAS") && !constant) fail(fmt::format("has cascade input {}", pin));
+    if (pin.starts_with("CAS") && !constant) fail(fmt::format("has cascade input {}", pin));
     const bool mux = pin == "CASDIMUXA" || pin == "CASDIMUXB" || pin == "CASDOMUXA" ||
                      pin == "CASDOMUXB" || pin == "CASOREGIMUXA" || pin == "CASOREGIMUXB";
     if (mux && net == nl.const1) fail(fmt::format("selects its cascade ({} = 1)", pin));

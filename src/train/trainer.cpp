@@ -15,6 +15,7 @@
 #include "core/model_io.hpp"
 #include "core/read_file.hpp"
 #include "core/reference_evaluator.hpp"
+#include "core/seconds_since.hpp"
 #include "engine/engine.hpp"
 #include "train/augmentation.hpp"
 #include "train/checkpoint.hpp"
@@ -30,10 +31,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kStageNames[] = {"bnn", "retrain", "lut_real", "lut_binary"};
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);

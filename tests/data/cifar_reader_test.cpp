@@ -13,14 +13,14 @@ using test::TempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr size_t kImage = 3 * 32 * 32;
+constexpr size_t kCifarImage = 3 * 32 * 32;
 
 // Records with the given labels; every pixel of record r is r + 1, except pixel j = j mod 251 + r.
 std::vector<uint8_t> cifar_records(const std::vector<uint8_t>& labels, uint8_t first_value) {
   std::vector<uint8_t> bytes;
   for (size_t r = 0; r < labels.size(); ++r) {
     bytes.push_back(labels[r]);
-    for (size_t j = 0; j < kImage; ++j)
+    for (size_t j = 0; j < kCifarImage; ++j)
       bytes.push_back(static_cast<uint8_t>(j % 251 + r + first_value));
   }
   return bytes;
@@ -33,12 +33,12 @@ TEST(CifarReader, ReadsThreeRecordsInOrder) {
   EXPECT_EQ(data.shape, (std::vector<int>{3, 32, 32}));
   EXPECT_EQ(data.num_classes, 10);
   EXPECT_EQ(data.labels, (std::vector<uint8_t>{7, 0, 9}));
-  ASSERT_EQ(data.pixels.size(), 3 * kImage);
+  ASSERT_EQ(data.pixels.size(), 3 * kCifarImage);
   // The label byte is not part of the image: image r starts right after it, CHW as stored.
   for (size_t r = 0; r < 3; ++r) {
     EXPECT_EQ(data.image(r)[0], r);
     EXPECT_EQ(data.image(r)[1024], 1024 % 251 + r);  // first pixel of channel 1
-    EXPECT_EQ(data.image(r)[kImage - 1], (kImage - 1) % 251 + r);
+    EXPECT_EQ(data.image(r)[kCifarImage - 1], (kCifarImage - 1) % 251 + r);
   }
 }
 

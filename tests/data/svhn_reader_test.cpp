@@ -22,7 +22,7 @@ using test::TempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-constexpr size_t kImage = 3 * 32 * 32;
+constexpr size_t kSvhnImage = 3 * 32 * 32;
 
 struct MatVariable {
   std::string name;
@@ -64,7 +64,7 @@ uint8_t pattern(size_t row, size_t col, size_t channel, size_t image) {
 
 // X for `count` images in MATLAB's column-major order, filled with `pattern` from `first_image`.
 std::vector<uint8_t> column_major_x(size_t count, size_t first_image = 0) {
-  std::vector<uint8_t> x(count * kImage);
+  std::vector<uint8_t> x(count * kSvhnImage);
   for (size_t i = 0; i < count; ++i)
     for (size_t c = 0; c < 3; ++c)
       for (size_t col = 0; col < 32; ++col)
@@ -89,9 +89,9 @@ TEST(SvhnReader, PixelsBecomeChwAndLabelTenBecomesZero) {
   EXPECT_EQ(data.name, "svhn");
   EXPECT_EQ(data.shape, (std::vector<int>{3, 32, 32}));
   EXPECT_EQ(data.num_classes, 10);
-  EXPECT_EQ(data.image_size(), kImage);
+  EXPECT_EQ(data.image_size(), kSvhnImage);
   EXPECT_EQ(data.labels, (std::vector<uint8_t>{0, 1, 9}));
-  ASSERT_EQ(data.pixels.size(), 3 * kImage);
+  ASSERT_EQ(data.pixels.size(), 3 * kSvhnImage);
   size_t wrong = 0;
   for (size_t i = 0; i < 3; ++i)
     for (size_t c = 0; c < 3; ++c)
@@ -104,13 +104,13 @@ TEST(SvhnReader, PixelsBecomeChwAndLabelTenBecomesZero) {
 TEST(SvhnReader, OneLitPixelLandsAtChannelRowCol) {
   TempDir dir;
   // Image 1 is dark except X(row 1, col 2, channel 2) (0-based) = 200.
-  std::vector<uint8_t> x(2 * kImage, 0);
+  std::vector<uint8_t> x(2 * kSvhnImage, 0);
   x[1 + 32 * (2 + 32 * (2 + 3 * 1))] = 200;
   write_mat(dir / "one.mat",
             {variable("X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3, 2}, x), labels({3, 4})});
   const Dataset data = read_svhn_mat({dir / "one.mat"});
-  std::vector<uint8_t> expected(2 * kImage, 0);
-  expected[kImage + (2 * 32 + 1) * 32 + 2] = 200;
+  std::vector<uint8_t> expected(2 * kSvhnImage, 0);
+  expected[kSvhnImage + (2 * 32 + 1) * 32 + 2] = 200;
   EXPECT_EQ(data.pixels, expected);
 }
 
@@ -151,7 +151,7 @@ TEST(SvhnReader, ConcatenatesFilesInTheGivenOrder) {
   ASSERT_EQ(data.size(), 3u);
   EXPECT_EQ(data.image(0)[33], pattern(1, 1, 0, 40));
   EXPECT_EQ(data.image(1)[33], pattern(1, 1, 0, 0));
-  EXPECT_EQ(data.image(2)[kImage - 1], pattern(31, 31, 2, 1));
+  EXPECT_EQ(data.image(2)[kSvhnImage - 1], pattern(31, 31, 2, 1));
 }
 
 TEST(SvhnReader, MissingFileDirectoryAndNoFiles) {
@@ -212,9 +212,9 @@ TEST(SvhnReader, WrongDimsOrClass) {
              labels({1})});
   EXPECT_THAT(error_message([&] { read_svhn_mat({dir / "flat.mat"}); }),
               HasSubstr("X has dims 3072x1"));
-  write_mat(dir / "double.mat",
-            {variable("X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 1}, std::vector<double>(kImage)),
-             labels({1})});
+  write_mat(dir / "double.mat", {variable("X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 1},
+                                          std::vector<double>(kSvhnImage)),
+                                 labels({1})});
   EXPECT_THAT(error_message([&] { read_svhn_mat({dir / "double.mat"}); }),
               AllOf(HasSubstr("double.mat"), HasSubstr("X is double, expected uint8")));
   write_mat(dir / "y_matrix.mat", {images(4), variable("y", MAT_C_DOUBLE, MAT_T_DOUBLE, {2, 2},

@@ -41,7 +41,7 @@ std::filesystem::path scratch_dir(const std::string& name) {
   return dir;
 }
 
-PowerReport expect_identical(const Model& model, int images, PowerOptions options = {}) {
+PowerReport expect_power_identical(const Model& model, int images, PowerOptions options = {}) {
   const PowerReport r = estimate_power(model, random_images(model, images, 5), options);
   EXPECT_EQ(r.images, static_cast<size_t>(images));
   EXPECT_EQ(r.mismatches, 0u) << "image " << r.first_mismatch_image << ": " << r.first_mismatch;
@@ -71,7 +71,7 @@ PowerReport expect_identical(const Model& model, int images, PowerOptions option
 TEST(PowerFlow, UnrolledDenseNetlistEqualsReference) {
   LUTNET_REQUIRE_TOOL("yosys");
   const Model model = tiny_model(31);
-  const PowerReport r = expect_identical(model, 60);
+  const PowerReport r = expect_power_identical(model, 60);
   EXPECT_EQ(r.cycles_per_frame, 1);
   EXPECT_EQ(r.total.activity.bram18_reads + r.total.activity.bram36_reads, 0);
   // Every LUT the synthesis counted drives a net the simulation saw (or was absorbed into one).
@@ -89,7 +89,7 @@ TEST(PowerFlow, TiledDenseReadsItsWeightMemories) {
   spec.tiling = {2, 2, 4, 1};
   spec.seed = 7;
   const Model model = make_random_model(spec);
-  const PowerReport r = expect_identical(model, 30);
+  const PowerReport r = expect_power_identical(model, 30);
   EXPECT_GT(r.cycles_per_frame, 1);
   EXPECT_GT(r.synth.brams, 0);
   // The weight memories are read while their sequencer runs: once per tile pair (2 x 2) and
@@ -109,11 +109,11 @@ TEST(PowerFlow, TiledDenseReadsItsWeightMemories) {
 TEST(PowerFlow, StreamingAndTiledConvNetlistsEqualReference) {
   LUTNET_REQUIRE_TOOL("yosys");
   RandomModelSpec spec = conv_pool_spec(4, 3);
-  expect_identical(make_random_model(spec), 8);
+  expect_power_identical(make_random_model(spec), 8);
   spec.tiling = {2, 3, 4, 1};  // 4 outputs x 9 inputs in 2 x 3 tiles
   const Model tiled = make_random_model(spec);
   ASSERT_TRUE(tiled.layers[0].tiling.enabled());
-  const PowerReport r = expect_identical(tiled, 6);
+  const PowerReport r = expect_power_identical(tiled, 6);
   EXPECT_GT(r.total.activity.bram18_reads + r.total.activity.bram36_reads, 0);
 }
 
@@ -136,7 +136,7 @@ TEST(PowerFlow, WritesSaifAndVivadoScript) {
   options.saif = dir / "activity.saif";
   options.tcl = dir / "power.tcl";
   options.clock_mhz = 250;
-  const PowerReport r = expect_identical(tiny_model(33), 20, options);
+  const PowerReport r = expect_power_identical(tiny_model(33), 20, options);
   const std::string saif = read_text_file(options.saif, "saif");
   EXPECT_THAT(saif, HasSubstr("(DESIGN \"lutnet_top\")"));
   EXPECT_THAT(saif, HasSubstr("(INSTANCE u_layer0"));
@@ -166,7 +166,7 @@ TEST(PowerFlow, ReusesAKeptSynthesisWithoutShiftRegisters) {
   ASSERT_TRUE(dense_synth.encoder.has_value());
   PowerOptions options;
   options.synthesized = &dense_synth;
-  const PowerReport r = expect_identical(dense, 20, options);
+  const PowerReport r = expect_power_identical(dense, 20, options);
   EXPECT_TRUE(r.synth.srl);  // the kept run, not a -nosrl one
   EXPECT_EQ(r.synth.luts, dense_synth.luts);
 
@@ -175,7 +175,7 @@ TEST(PowerFlow, ReusesAKeptSynthesisWithoutShiftRegisters) {
   const SynthReport conv_synth = synthesize(conv, {}, keep);
   ASSERT_GT(conv_synth.srls, 0);
   options.synthesized = &conv_synth;
-  const PowerReport c = expect_identical(conv, 4, options);
+  const PowerReport c = expect_power_identical(conv, 4, options);
   EXPECT_FALSE(c.synth.srl);
   std::filesystem::remove_all(dir);
 }

@@ -64,7 +64,7 @@ void invert_tables(Layer& layer, int o, bool every_level = true) {
       layer.tables[c * layer.input_levels + l] ^= layer.table_mask();
 }
 
-void expect_identical(const Model& model, const VerifyOptions& options, int images) {
+void expect_conv_identical(const Model& model, const VerifyOptions& options, int images) {
   const VerifyReport r = verify_rtl(model, random_images(model, images, 9), options);
   EXPECT_EQ(r.images, static_cast<size_t>(images));
   EXPECT_EQ(r.mismatches, 0u) << "image " << r.first_mismatch_image << ": " << r.first_mismatch;
@@ -102,11 +102,11 @@ TEST(VerilatorConv, RtlEqualsReferenceWithGapsAndBackToBack) {
   LUTNET_REQUIRE_TOOL("verilator");
   VerifyOptions gaps;
   gaps.bubble_every = 7;
-  expect_identical(conv_model(3), gaps, 40);
+  expect_conv_identical(conv_model(3), gaps, 40);
   VerifyOptions back_to_back;  // also checks the stated latency on every frame
   back_to_back.bubble_every = 0;
   back_to_back.hdl.adder_pipeline_stages = 2;
-  expect_identical(conv_model(4, 5, 1, 1), back_to_back, 40);
+  expect_conv_identical(conv_model(4, 5, 1, 1), back_to_back, 40);
 }
 
 TEST(VerilatorConv, MixedXnorAndLutLayersThroughTheEncoder) {
@@ -114,9 +114,9 @@ TEST(VerilatorConv, MixedXnorAndLutLayersThroughTheEncoder) {
   VerifyOptions o;
   o.hdl.input_encoder = true;
   o.bubble_every = 5;
-  expect_identical(mixed_model(5), o, 30);
+  expect_conv_identical(mixed_model(5), o, 30);
   o.bubble_every = 0;
-  expect_identical(mixed_model(6), o, 30);
+  expect_conv_identical(mixed_model(6), o, 30);
 }
 
 TEST(VerilatorConv, NamesTheFirstMismatchingPixel) {

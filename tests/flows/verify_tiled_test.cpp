@@ -50,7 +50,7 @@ int tiled_layers(const Model& model) {
   return n;
 }
 
-void expect_identical(const Model& model, const VerifyOptions& options, int images) {
+void expect_tiled_identical(const Model& model, const VerifyOptions& options, int images) {
   const VerifyReport r = verify_rtl(model, random_images(model, images, 5), options);
   EXPECT_EQ(r.images, static_cast<size_t>(images));
   EXPECT_EQ(r.mismatches, 0u) << "image " << r.first_mismatch_image << ": " << r.first_mismatch;
@@ -82,7 +82,7 @@ TEST(VerilatorTiled, RtlEqualsReferenceForSeveralKAndN) {
     o.hdl.input_encoder = c.bits_per_pixel == 2;
     o.hdl.xilinx_primitives = c.bits_per_pixel == 2;
     o.hdl.popcount = i == 4 ? hdl::PopcountStyle::kFlatSum : hdl::PopcountStyle::kCompressorTree;
-    expect_identical(model, o, 150);
+    expect_tiled_identical(model, o, 150);
   }
 }
 

@@ -155,7 +155,7 @@ TEST(ConvExport, RefusesAPoolWhoseCodeIsNotMonotone) {
 
 using test::read_bytes;
 
-fs::path fresh_dir(const std::string& name) { return test::fresh_dir("conv", name); }
+fs::path conv_dir(const std::string& name) { return test::fresh_dir("conv", name); }
 
 // The trained network rebuilt from its final checkpoint against the exported file, on every bit.
 void expect_trained_views_agree(const TrainConfig& config, const TrainResult& r) {
@@ -197,7 +197,7 @@ TrainConfig tiny_conv_config() {
 TEST(ConvEndToEnd, TinyConvNetTrainsExportsResumesAndMatchesBitForBit) {
   const TrainConfig config = tiny_conv_config();
   RunOptions options;
-  options.out_dir = fresh_dir("main");
+  options.out_dir = conv_dir("main");
   const TrainResult r = run_training(config, options);
   ASSERT_TRUE(r.finished);
   EXPECT_GT(r.test_accuracy, 0.4) << "the tiny conv network did not learn (4 classes)";
@@ -230,7 +230,7 @@ TEST(ConvEndToEnd, CnvShapeScaledDownGoesThroughEveryStage) {
     s->batch_size = 50;
   }
   RunOptions options;
-  options.out_dir = fresh_dir("cnv");
+  options.out_dir = conv_dir("cnv");
   const TrainResult r = run_training(c, options);
   ASSERT_TRUE(r.finished);
   const Model model = load_model(r.model_path);
