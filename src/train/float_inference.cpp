@@ -8,6 +8,7 @@
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
 #include "train/network.hpp"
+#include "train/network_setup.hpp"
 #include "train/trainer.hpp"
 
 namespace lutnet::train {

@@ -22,6 +22,7 @@
 #include "train/export_model.hpp"
 #include "train/fused_adam.hpp"
 #include "train/network.hpp"
+#include "train/network_setup.hpp"
 
 namespace lutnet::train {
 
@@ -90,109 +91,6 @@ double exported_accuracy(const Model& model, const Dataset& data) {
   for (size_t i = 0; i < data.size(); ++i) correct += labels[i] == data.labels[i];
   return static_cast<double>(correct) / static_cast<double>(data.size());
 }
-
-}  // namespace
-
-InputEncoding input_encoding(const TrainConfig& config, const std::vector<int>& shape) {
-  InputEncoding e;
-  e.shape = shape;
-  e.thresholds = thermometer_thresholds(config.input_bits);
-  return e;
-}
-
-namespace {
-
-Network make_untiled_network(const TrainConfig& config, const InputEncoding& encoding,
-                             int64_t num_classes) {
-  if (config.conv.empty())
-    return Network(encoding.num_bits(), config.hidden, num_classes, config.levels, config.seed);
-  if (encoding.shape.size() < 2 || encoding.shape.size() > 3)
-    throw Error(
-        fmt::format("config: conv layers need images (C x H x W); the {} data has a {}-D "
-                    "shape",
-                    config.dataset, encoding.shape.size()));
-  const ActivationShape in = input_activation_shape(encoding);
-  NetworkShape shape;
-  shape.input_channels = in.channels;
-  shape.input_height = in.height;
-  shape.input_width = in.width;
-  shape.input_group = in.group;
-  shape.conv = config.conv;
-  shape.hidden = config.hidden;
-  shape.num_classes = num_classes;
-  shape.levels = config.levels;
-  return Network(shape, config.seed);
-}
-
-}  // namespace
-
-void expand_lut_layers(Network& net, const TrainConfig& config) {
-  const auto lut_mask = lut_layer_mask(config);
-  for (size_t i = 0; i < net.layers().size(); ++i) {
-    if (!lut_mask[i]) continue;
-    if (net.layers()[i].tiled())
-      net.expand_tiled_to_luts(i, config.tiled_k, config.tiled_n, config.seed);
-    else
-      net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
-  }
-}
-
-Network make_network(const TrainConfig& config, const InputEncoding& encoding,
-                     int64_t num_classes) {
-  Network net = make_untiled_network(config, encoding, num_classes);
-  const std::vector<TileSpec> tiles = tile_specs(config);
-  for (size_t i = 0; i < tiles.size(); ++i) net.set_tiles(i, tiles[i]);
-  return net;
-}
-
-torch::Tensor encode_images(const Dataset& data, const InputEncoding& encoding) {
-  const int64_t bits = encoding.num_bits();
-  auto out = torch::empty({static_cast<int64_t>(data.size()), bits});
-  std::vector<uint8_t> buffer(bits);
-  float* o = out.data_ptr<float>();
-  for (size_t i = 0; i < data.size(); ++i) {
-    encode_input(encoding, data.image(i), buffer.data());
-    for (int64_t b = 0; b < bits; ++b) o[i * bits + b] = buffer[b] ? 1.0f : -1.0f;
-  }
-  return out;
-}
-
-TrainingData load_training_data(const TrainConfig& config) {
-  TrainingData d;
-  Dataset full, test;
-  if (config.dataset == "synthetic" || config.dataset == "synthetic-rgb") {
-    // A learnable synthetic task, for tests and smoke runs without downloads: 8x8 grey images,
-    // or 32x32x3 ones (CIFAR-10's shape) for conv networks.
-    const std::vector<int> shape =
-        config.dataset == "synthetic" ? std::vector<int>{1, 8, 8} : std::vector<int>{3, 32, 32};
-    const auto all = make_synthetic_dataset(4000, shape, 4, config.seed);
-    full = take_first(all, 3000);
-    test.name = all.name;
-    test.shape = all.shape;
-    test.num_classes = all.num_classes;
-    test.pixels.assign(all.pixels.begin() + 3000 * all.image_size(), all.pixels.end());
-    test.labels.assign(all.labels.begin() + 3000, all.labels.end());
-  } else {
-    const auto dir =
-        config.data_dir.empty() ? default_data_dir() : std::filesystem::path(config.data_dir);
-    full = load_named_dataset(config.dataset, DatasetPart::kTrain, dir);
-    test = load_named_dataset(config.dataset, DatasetPart::kTest, dir);
-  }
-  if (config.train_limit > 0) full = take_first(full, config.train_limit);
-  if (config.test_limit > 0) test = take_first(test, config.test_limit);
-  if (static_cast<size_t>(config.validation_images) >= full.size())
-    throw Error(
-        fmt::format("config: validation_images = {} leaves no training images (the "
-                    "training set has {})",
-                    config.validation_images, full.size()));
-  auto split = split_validation(full, config.validation_images, config.seed);
-  d.train = std::move(split.train);
-  d.validation = std::move(split.validation);
-  d.test = std::move(test);
-  return d;
-}
-
-namespace {
 
 namespace fs = std::filesystem;
 

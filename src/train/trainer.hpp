@@ -3,8 +3,6 @@
 // expansion -> real-valued LUT phase -> binary LUT phase with frozen level magnitudes. Checkpoints
 // after every epoch (atomically) and resumes a killed run; picks each stage's best epoch on the
 // validation split.
-#include <torch/torch.h>
-
 #include <filesystem>
 #include <functional>
 #include <ostream>
@@ -13,6 +11,7 @@
 #include "core/model.hpp"
 #include "data/dataset.hpp"
 #include "train/config.hpp"
+#include "train/training_data.hpp"
 
 namespace lutnet::train {
 
@@ -47,24 +46,5 @@ TrainResult run_training(const TrainConfig& config, const RunOptions& options);
 // Whether `dir` holds a finished run of exactly `config` (its summary.json, and its config.json
 // equal to config_to_json(config)): callers reuse it instead of training again.
 bool is_finished_run(const TrainConfig& config, const std::filesystem::path& dir);
-
-// Loads the datasets a config names, with the validation split held out of the training set.
-struct TrainingData {
-  Dataset train, validation, test;
-};
-TrainingData load_training_data(const TrainConfig& config);
-
-// Input encoding of a config for a dataset shape.
-InputEncoding input_encoding(const TrainConfig& config, const std::vector<int>& shape);
-
-// The network a config describes for an input encoding (conv layers see the encoded image as
-// C*T x H x W planes) and a number of classes, initialised from the config's seed.
-class Network;
-Network make_network(const TrainConfig& config, const InputEncoding& encoding, int64_t num_classes);
-// Logic expansion of the config's LUT layers (tiled layers with its tiled K and N).
-void expand_lut_layers(Network& net, const TrainConfig& config);
-
-// Encodes images to +-1 floats [N, bits] (the training view of the model's input encoding).
-torch::Tensor encode_images(const Dataset& data, const InputEncoding& encoding);
 
 }  // namespace lutnet::train

@@ -7,6 +7,7 @@
 #include "train/augmentation.hpp"
 #include "train/fused_adam.hpp"
 #include "train/network.hpp"
+#include "train/network_setup.hpp"
 #include "train/trainer.hpp"
 
 namespace lutnet::train {

@@ -17,6 +17,7 @@
 #include "train/config.hpp"
 #include "train/export_model.hpp"
 #include "train/network.hpp"
+#include "train/network_setup.hpp"
 #include "train/trainer.hpp"
 #include "train_test_util.hpp"
 

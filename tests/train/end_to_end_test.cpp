@@ -13,6 +13,7 @@
 #include "train/checkpoint.hpp"
 #include "train/config.hpp"
 #include "train/export_model.hpp"
+#include "train/network_setup.hpp"
 #include "train/trainer.hpp"
 #include "train_test_util.hpp"
 
