@@ -3,8 +3,9 @@
 # Idempotent: packages already present are not touched, and apt runs only when something is missing.
 set -euo pipefail
 
+# clang: Verilator's generated simulators compile 2.3x faster with it than with g++ (verify).
 packages=(
-  build-essential cmake ninja-build g++ clang-format
+  build-essential cmake ninja-build g++ clang clang-format
   libtorch-dev libopenblas0-openmp
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -167,6 +167,7 @@ double build_design_simulator(const fs::path& verilator, const fs::path& w,
                                     design.top_name));
   build.sources.push_back("public.vlt");
   build.sources.push_back("harness.cpp");
+  build.optimize_after_inlining = false;  // the layers are not inlined
   // -O0: the whole design simulates few clocks per image (one; a frame's pixels when
   // streaming, where the per-stage simulation does the bulk of the work).
   return build_simulator(verilator, build);

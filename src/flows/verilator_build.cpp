@@ -23,6 +23,11 @@ namespace {
 
 std::string prefixed(const std::string& label) { return label.empty() ? "" : label + ": "; }
 
+// The generated model's C++ compiler: clang++ where installed, for at -O0 it compiles Verilator's
+// output 2.3x faster than g++ 12 (the quick MNIST model's largest file, 12.6 MB: 9.9 s against
+// 23.2 s; session 9). Either gives the same simulation.
+std::string simulator_compiler() { return find_program("clang++").empty() ? "g++" : "clang++"; }
+
 }  // namespace
 
 double build_simulator(const fs::path& verilator, const SimulatorBuild& b) {
@@ -34,7 +39,9 @@ double build_simulator(const fs::path& verilator, const SimulatorBuild& b) {
       // Build time dominates large designs (docs/hardware.md): fewer, larger C++ files (each
       // re-parses its module's header).
       "--output-split", "200000", "-MAKEFLAGS",
-      fmt::format("OPT_FAST={0} OPT_SLOW={0} OPT_GLOBAL={0}", opt)};
+      fmt::format("CXX={1} LINK={1} OPT_FAST={0} OPT_SLOW={0} OPT_GLOBAL={0}", opt,
+                  simulator_compiler())};
+  if (!b.optimize_after_inlining) argv.push_back("-fno-dfg-post-inline");
   for (const auto& s : b.sources) argv.push_back(s.string());
   const auto t0 = std::chrono::steady_clock::now();
   auto run = std::async(std::launch::async, [&] {

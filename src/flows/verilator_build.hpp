@@ -22,6 +22,9 @@ struct SimulatorBuild {
   // C++ optimization of the generated model: -O0 builds several times faster, -O1 runs several
   // times faster (docs/hardware.md); pick by how many clocks it will simulate.
   std::string optimization = "-O0";
+  // Verilator's second data-flow optimization, after inlining; off where the big modules are
+  // kept apart (no_inline), as there it finds little (verify: 6.5 of 92 s of Verilator).
+  bool optimize_after_inlining = true;
   std::string label;  // names the simulator in progress lines ("" for the whole design)
 };
 
