@@ -72,14 +72,14 @@ module lutnet_top_layer0_array (
   /* verilator lint_on UNUSED */,
   output reg [3:0] y
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [3:0] t0 = 4'he;
+  localparam [3:0] t1 = 4'hb;
   // neuron 0: 2 connections
   // neuron 1: 2 connections
-  localparam [3:0] t11 = 4'he;
-  wire n11 = t11[{x[3], x[1]}];
-  localparam [3:0] t12 = 4'hb;
-  wire n12 = t12[{x[1], x[2]}];
+  wire n11 = t0[{x[3], x[1]}];
+  wire n12 = t1[{x[1], x[2]}];
   /* verilator lint_off UNUSED */
   wire [1:0] s13 = {1'd0, n11} + {1'd0, n12};
   /* verilator lint_on UNUSED */
@@ -262,55 +262,50 @@ module lutnet_top_layer2 (
   /* verilator lint_on UNUSED */,
   output reg [7:0] y
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [3:0] t0 = 4'hb;
+  localparam [3:0] t1 = 4'hd;
+  localparam [3:0] t2 = 4'h8;
+  localparam [3:0] t3 = 4'h4;
+  localparam [15:0] t4 = 16'h6996;
+  localparam [31:0] t5 = 32'h81177ee8;
+  localparam [31:0] t6 = 32'hfee88000;
+  localparam [7:0] t7 = 8'h96;
+  localparam [7:0] t8 = 8'he8;
+  localparam [3:0] t9 = 4'h2;
+  localparam [3:0] t10 = 4'h1;
   // neuron 0: 4 connections
-  localparam [3:0] t18 = 4'hb;
-  wire n18 = t18[{x[3], x[4]}];
+  wire n18 = t0[{x[3], x[4]}];
   wire n19 = ~x[11];
-  localparam [3:0] t20 = 4'hd;
-  wire n20 = t20[{x[2], x[0]}];
+  wire n20 = t1[{x[2], x[0]}];
   wire n21 = ~x[8];
-  localparam [3:0] t22 = 4'h8;
-  wire n22 = t22[{x[15], x[14]}];
-  localparam [3:0] t23 = 4'h4;
-  wire n23 = t23[{x[4], x[7]}];
-  localparam [3:0] t24 = 4'hd;
-  wire n24 = t24[{x[12], x[15]}];
-  localparam [15:0] t25 = 16'h6996;
-  wire n25 = t25[{n24, n22, n21, n19}];
-  localparam [31:0] t26 = 32'h81177ee8;
-  wire n26 = t26[{n18, n24, n22, n21, n19}];
-  localparam [31:0] t27 = 32'hfee88000;
-  wire n27 = t27[{n18, n24, n22, n21, n19}];
-  localparam [7:0] t28 = 8'h96;
-  wire n28 = t28[{n23, n20, n26}];
-  localparam [7:0] t29 = 8'he8;
-  wire n29 = t29[{n23, n20, n26}];
+  wire n22 = t2[{x[15], x[14]}];
+  wire n23 = t3[{x[4], x[7]}];
+  wire n24 = t1[{x[12], x[15]}];
+  wire n25 = t4[{n24, n22, n21, n19}];
+  wire [4:0] a26 = {n18, n24, n22, n21, n19};
+  wire n26 = t5[a26];
+  wire n27 = t6[a26];
+  wire [2:0] a28 = {n23, n20, n26};
+  wire n28 = t7[a28];
+  wire n29 = t8[a28];
   wire [3:0] s30 = {1'd0, n29, n28, n25} + {1'd0, n27, 2'd0};
   // neuron 1: 4 connections
   wire n34 = ~x[10];
-  localparam [3:0] t35 = 4'h2;
-  wire n35 = t35[{x[7], x[1]}];
+  wire n35 = t9[{x[7], x[1]}];
   wire n36 = ~x[15];
-  localparam [3:0] t37 = 4'h1;
-  wire n37 = t37[{x[7], x[4]}];
-  localparam [3:0] t38 = 4'h2;
-  wire n38 = t38[{x[15], x[12]}];
-  localparam [3:0] t39 = 4'h8;
-  wire n39 = t39[{x[6], x[7]}];
-  localparam [3:0] t40 = 4'hb;
-  wire n40 = t40[{x[14], x[15]}];
-  localparam [15:0] t41 = 16'h6996;
-  wire n41 = t41[{n40, n38, n36, n34}];
-  localparam [31:0] t42 = 32'h81177ee8;
-  wire n42 = t42[{n35, n40, n38, n36, n34}];
-  localparam [31:0] t43 = 32'hfee88000;
-  wire n43 = t43[{n35, n40, n38, n36, n34}];
-  localparam [7:0] t44 = 8'h96;
-  wire n44 = t44[{n39, n37, n42}];
-  localparam [7:0] t45 = 8'he8;
-  wire n45 = t45[{n39, n37, n42}];
+  wire n37 = t10[{x[7], x[4]}];
+  wire n38 = t9[{x[15], x[12]}];
+  wire n39 = t2[{x[6], x[7]}];
+  wire n40 = t0[{x[14], x[15]}];
+  wire n41 = t4[{n40, n38, n36, n34}];
+  wire [4:0] a42 = {n35, n40, n38, n36, n34};
+  wire n42 = t5[a42];
+  wire n43 = t6[a42];
+  wire [2:0] a44 = {n39, n37, n42};
+  wire n44 = t7[a44];
+  wire n45 = t8[a44];
   wire [3:0] s46 = {1'd0, n45, n44, n41} + {1'd0, n43, 2'd0};
   always @(posedge clk) begin
     y[0] <= s30[0];

@@ -76,77 +76,79 @@ module lutnet_top_layer0 (
   /* verilator lint_on UNUSED */,
   output reg [7:0] y
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [7:0] t0 = 8'h46;
+  localparam [7:0] t1 = 8'hcd;
+  localparam [7:0] t2 = 8'h72;
+  localparam [7:0] t3 = 8'h4b;
+  localparam [7:0] t4 = 8'hc9;
+  localparam [7:0] t5 = 8'h29;
+  localparam [3:0] t6 = 4'h4;
+  localparam [63:0] t7 = 64'h6996966996696996;
+  localparam [63:0] t8 = 64'h8117177e177e7ee8;
+  localparam [63:0] t9 = 64'hfee8e880e8808000;
+  localparam [7:0] t10 = 8'h21;
+  localparam [7:0] t11 = 8'hd9;
+  localparam [3:0] t12 = 4'h7;
+  localparam [3:0] t13 = 4'hd;
+  localparam [7:0] t14 = 8'h3d;
+  localparam [7:0] t15 = 8'hd7;
+  localparam [7:0] t16 = 8'hc8;
+  localparam [7:0] t17 = 8'hef;
+  localparam [7:0] t18 = 8'hcb;
+  localparam [3:0] t19 = 4'h6;
+  localparam [3:0] t20 = 4'h8;
+  localparam [7:0] t21 = 8'hb2;
+  localparam [7:0] t22 = 8'hbc;
+  localparam [7:0] t23 = 8'h48;
+  localparam [7:0] t24 = 8'hf2;
+  localparam [7:0] t25 = 8'h9b;
+  localparam [7:0] t26 = 8'hf4;
   // neuron 0: 7 connections
-  localparam [7:0] t20 = 8'h46;
-  wire n20 = t20[{x[0], x[7], x[11]}];
-  localparam [7:0] t21 = 8'hcd;
-  wire n21 = t21[{x[11], x[12], x[10]}];
-  localparam [7:0] t22 = 8'h72;
-  wire n22 = t22[{x[13], x[17], x[1]}];
-  localparam [7:0] t23 = 8'h4b;
-  wire n23 = t23[{x[1], x[0], x[4]}];
-  localparam [7:0] t24 = 8'hc9;
-  wire n24 = t24[{x[7], x[2], x[16]}];
-  localparam [7:0] t25 = 8'h29;
-  wire n25 = t25[{x[1], x[2], x[14]}];
-  localparam [3:0] t26 = 4'h4;
-  wire n26 = t26[{x[8], x[13]}];
-  localparam [63:0] t27 = 64'h6996966996696996;
-  wire n27 = t27[{n25, n24, n23, n22, n21, n20}];
-  localparam [63:0] t28 = 64'h8117177e177e7ee8;
-  wire n28 = t28[{n25, n24, n23, n22, n21, n20}];
-  localparam [63:0] t29 = 64'hfee8e880e8808000;
-  wire n29 = t29[{n25, n24, n23, n22, n21, n20}];
+  wire n20 = t0[{x[0], x[7], x[11]}];
+  wire n21 = t1[{x[11], x[12], x[10]}];
+  wire n22 = t2[{x[13], x[17], x[1]}];
+  wire n23 = t3[{x[1], x[0], x[4]}];
+  wire n24 = t4[{x[7], x[2], x[16]}];
+  wire n25 = t5[{x[1], x[2], x[14]}];
+  wire n26 = t6[{x[8], x[13]}];
+  wire [5:0] a27 = {n25, n24, n23, n22, n21, n20};
+  wire n27 = t7[a27];
+  wire n28 = t8[a27];
+  wire n29 = t9[a27];
   wire [2:0] s30 = {n29, n28, n27} + {2'd0, n26};
   wire n33 = s30[1] | s30[2];
   wire n34 = s30[0] | s30[1];
   wire n35 = s30[2] & n34;
   // neuron 1: 7 connections
-  localparam [7:0] t36 = 8'h21;
-  wire n36 = t36[{x[3], x[8], x[9]}];
-  localparam [7:0] t37 = 8'hd9;
-  wire n37 = t37[{x[6], x[8], x[0]}];
-  localparam [3:0] t38 = 4'h7;
-  wire n38 = t38[{x[7], x[6]}];
-  localparam [3:0] t39 = 4'hd;
-  wire n39 = t39[{x[14], x[1]}];
-  localparam [7:0] t40 = 8'h3d;
-  wire n40 = t40[{x[17], x[7], x[14]}];
+  wire n36 = t10[{x[3], x[8], x[9]}];
+  wire n37 = t11[{x[6], x[8], x[0]}];
+  wire n38 = t12[{x[7], x[6]}];
+  wire n39 = t13[{x[14], x[1]}];
+  wire n40 = t14[{x[17], x[7], x[14]}];
   wire n41 = ~x[4];
-  localparam [7:0] t42 = 8'hd7;
-  wire n42 = t42[{x[14], x[8], x[3]}];
-  localparam [63:0] t43 = 64'h6996966996696996;
-  wire n43 = t43[{n41, n40, n39, n38, n37, n36}];
-  localparam [63:0] t44 = 64'h8117177e177e7ee8;
-  wire n44 = t44[{n41, n40, n39, n38, n37, n36}];
-  localparam [63:0] t45 = 64'hfee8e880e8808000;
-  wire n45 = t45[{n41, n40, n39, n38, n37, n36}];
+  wire n42 = t15[{x[14], x[8], x[3]}];
+  wire [5:0] a43 = {n41, n40, n39, n38, n37, n36};
+  wire n43 = t7[a43];
+  wire n44 = t8[a43];
+  wire n45 = t9[a43];
   /* verilator lint_off UNUSED */
   wire [2:0] s46 = {n45, n44, n43} + {2'd0, n42};
   /* verilator lint_on UNUSED */
   wire n49 = s46[1] | s46[2];
   wire n50 = n49 ? s46[2] : n49;
   // neuron 2: 7 connections
-  localparam [7:0] t51 = 8'hc8;
-  wire n51 = t51[{x[7], x[14], x[0]}];
-  localparam [3:0] t52 = 4'h7;
-  wire n52 = t52[{x[6], x[17]}];
-  localparam [7:0] t53 = 8'hef;
-  wire n53 = t53[{x[10], x[11], x[4]}];
-  localparam [7:0] t54 = 8'hcb;
-  wire n54 = t54[{x[1], x[11], x[3]}];
-  localparam [3:0] t55 = 4'h6;
-  wire n55 = t55[{x[13], x[5]}];
-  localparam [3:0] t56 = 4'h8;
-  wire n56 = t56[{x[16], x[13]}];
-  localparam [63:0] t57 = 64'h6996966996696996;
-  wire n57 = t57[{n55, n54, n53, x[10], n52, n51}];
-  localparam [63:0] t58 = 64'h8117177e177e7ee8;
-  wire n58 = t58[{n55, n54, n53, x[10], n52, n51}];
-  localparam [63:0] t59 = 64'hfee8e880e8808000;
-  wire n59 = t59[{n55, n54, n53, x[10], n52, n51}];
+  wire n51 = t16[{x[7], x[14], x[0]}];
+  wire n52 = t12[{x[6], x[17]}];
+  wire n53 = t17[{x[10], x[11], x[4]}];
+  wire n54 = t18[{x[1], x[11], x[3]}];
+  wire n55 = t19[{x[13], x[5]}];
+  wire n56 = t20[{x[16], x[13]}];
+  wire [5:0] a57 = {n55, n54, n53, x[10], n52, n51};
+  wire n57 = t7[a57];
+  wire n58 = t8[a57];
+  wire n59 = t9[a57];
   wire [2:0] s60 = {n59, n58, n57} + {2'd0, n56};
   wire n63 = s60[1] | s60[2];
   wire n64 = ~n63;
@@ -157,24 +159,16 @@ module lutnet_top_layer0 (
   wire n69 = ~n68;
   wire n70 = n64 ? n69 : n66;
   // neuron 3: 7 connections
-  localparam [7:0] t71 = 8'hb2;
-  wire n71 = t71[{x[16], x[13], x[8]}];
-  localparam [7:0] t72 = 8'hbc;
-  wire n72 = t72[{x[6], x[7], x[16]}];
-  localparam [7:0] t73 = 8'h48;
-  wire n73 = t73[{x[11], x[13], x[9]}];
-  localparam [7:0] t74 = 8'hf2;
-  wire n74 = t74[{x[5], x[1], x[6]}];
-  localparam [7:0] t75 = 8'h9b;
-  wire n75 = t75[{x[5], x[8], x[12]}];
-  localparam [7:0] t76 = 8'hf4;
-  wire n76 = t76[{x[1], x[7], x[2]}];
-  localparam [63:0] t77 = 64'h6996966996696996;
-  wire n77 = t77[{n75, x[2], n74, n73, n72, n71}];
-  localparam [63:0] t78 = 64'h8117177e177e7ee8;
-  wire n78 = t78[{n75, x[2], n74, n73, n72, n71}];
-  localparam [63:0] t79 = 64'hfee8e880e8808000;
-  wire n79 = t79[{n75, x[2], n74, n73, n72, n71}];
+  wire n71 = t21[{x[16], x[13], x[8]}];
+  wire n72 = t22[{x[6], x[7], x[16]}];
+  wire n73 = t23[{x[11], x[13], x[9]}];
+  wire n74 = t24[{x[5], x[1], x[6]}];
+  wire n75 = t25[{x[5], x[8], x[12]}];
+  wire n76 = t26[{x[1], x[7], x[2]}];
+  wire [5:0] a77 = {n75, x[2], n74, n73, n72, n71};
+  wire n77 = t7[a77];
+  wire n78 = t8[a77];
+  wire n79 = t9[a77];
   wire [2:0] s80 = {n79, n78, n77} + {2'd0, n76};
   wire n83 = s80[1] & s80[2];
   wire n84 = s80[0] | s80[1];
@@ -203,21 +197,21 @@ module lutnet_top_layer1 (
   input wire [7:0] x,
   output reg [5:0] y
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [7:0] t0 = 8'h10;
+  localparam [7:0] t1 = 8'hb9;
+  localparam [3:0] t2 = 4'hb;
+  localparam [3:0] t3 = 4'h6;
+  localparam [3:0] t4 = 4'h2;
   // neuron 0: 1 connection
-  localparam [7:0] t10 = 8'h10;
-  wire n10 = t10[{x[2], x[0], x[3]}];
-  localparam [7:0] t11 = 8'hb9;
-  wire n11 = t11[{x[6], x[4], x[7]}];
+  wire n10 = t0[{x[2], x[0], x[3]}];
+  wire n11 = t1[{x[6], x[4], x[7]}];
   // neuron 1: 1 connection
-  localparam [3:0] t12 = 4'hb;
-  wire n12 = t12[{x[1], x[2]}];
+  wire n12 = t2[{x[1], x[2]}];
   // neuron 2: 1 connection
-  localparam [3:0] t13 = 4'h6;
-  wire n13 = t13[{x[2], x[1]}];
-  localparam [3:0] t14 = 4'h2;
-  wire n14 = t14[{x[6], x[5]}];
+  wire n13 = t3[{x[2], x[1]}];
+  wire n14 = t4[{x[6], x[5]}];
   always @(posedge clk) begin
     y[0] <= n11;
     y[1] <= n10;

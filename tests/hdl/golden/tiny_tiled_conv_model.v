@@ -87,10 +87,10 @@ module lutnet_top_layer0_array (
   output wire [3:0] out,
   output wire [1:0] write
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
-  localparam [7:0] t8 = 8'h15;
-  wire n8 = t8[{w, x[1], x[0]}];
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [7:0] t0 = 8'h15;
+  wire n8 = t0[{w, x[1], x[0]}];
   // tile output 0: accumulator
   wire n11 = ~first;
   wire n12 = acc_q[0] & n11;
@@ -391,19 +391,23 @@ module lutnet_top_layer2_array (
   output wire [4:0] out,
   output wire [1:0] write
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
-  localparam [7:0] t16 = 8'h62;
-  wire n16 = t16[{w[0], x[3], x[1]}];
-  localparam [7:0] t17 = 8'ha7;
-  wire n17 = t17[{w[0], x[7], x[5]}];
-  localparam [7:0] t18 = 8'hbc;
-  wire n18 = t18[{w[1], x[3], x[2]}];
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [7:0] t0 = 8'h62;
+  localparam [7:0] t1 = 8'ha7;
+  localparam [7:0] t2 = 8'hbc;
+  localparam [3:0] t3 = 4'h6;
+  localparam [15:0] t4 = 16'h6996;
+  localparam [31:0] t5 = 32'h81177ee8;
+  localparam [31:0] t6 = 32'hfee88000;
+  localparam [7:0] t7 = 8'h96;
+  localparam [7:0] t8 = 8'he8;
+  wire n16 = t0[{w[0], x[3], x[1]}];
+  wire n17 = t1[{w[0], x[7], x[5]}];
+  wire n18 = t2[{w[1], x[3], x[2]}];
   wire n19 = ~w[1];
-  localparam [3:0] t20 = 4'h6;
-  wire n20 = t20[{w[2], x[3]}];
-  localparam [3:0] t21 = 4'h6;
-  wire n21 = t21[{w[2], x[7]}];
+  wire n20 = t3[{w[2], x[3]}];
+  wire n21 = t3[{w[2], x[7]}];
   // tile output 0: accumulator
   wire n27 = ~first;
   wire n28 = acc_q[0] & n27;
@@ -411,20 +415,16 @@ module lutnet_top_layer2_array (
   wire n30 = acc_q[2] & n27;
   wire n31 = acc_q[3] & n27;
   wire n32 = acc_q[4] & n27;
-  localparam [15:0] t33 = 16'h6996;
-  wire n33 = t33[{n28, n21, n19, n17}];
-  localparam [31:0] t34 = 32'h81177ee8;
-  wire n34 = t34[{n16, n28, n21, n19, n17}];
-  localparam [31:0] t35 = 32'hfee88000;
-  wire n35 = t35[{n16, n28, n21, n19, n17}];
-  localparam [7:0] t36 = 8'h96;
-  wire n36 = t36[{n29, n20, n18}];
-  localparam [7:0] t37 = 8'he8;
-  wire n37 = t37[{n29, n20, n18}];
-  localparam [7:0] t38 = 8'h96;
-  wire n38 = t38[{n30, n37, n35}];
-  localparam [7:0] t39 = 8'he8;
-  wire n39 = t39[{n30, n37, n35}];
+  wire n33 = t4[{n28, n21, n19, n17}];
+  wire [4:0] a34 = {n16, n28, n21, n19, n17};
+  wire n34 = t5[a34];
+  wire n35 = t6[a34];
+  wire [2:0] a36 = {n29, n20, n18};
+  wire n36 = t7[a36];
+  wire n37 = t8[a36];
+  wire [2:0] a38 = {n30, n37, n35};
+  wire n38 = t7[a38];
+  wire n39 = t8[a38];
   /* verilator lint_off UNUSED */
   wire [5:0] s40 = {1'd0, n32, n39, n38, n34, n33} + {2'd0, n31, 1'd0, n36, 1'd0};
   /* verilator lint_on UNUSED */

@@ -92,23 +92,26 @@ module lutnet_top_layer0_array (
   output wire [7:0] out,
   output wire [1:0] write
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
-  localparam [7:0] t14 = 8'hde;
-  wire n14 = t14[{w[0], x[3], x[1]}];
-  localparam [3:0] t15 = 4'h2;
-  wire n15 = t15[{w[1], x[2]}];
-  localparam [7:0] t16 = 8'h48;
-  wire n16 = t16[{w[2], x[1], x[0]}];
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [7:0] t0 = 8'hde;
+  localparam [3:0] t1 = 4'h2;
+  localparam [7:0] t2 = 8'h48;
+  localparam [7:0] t3 = 8'h96;
+  localparam [7:0] t4 = 8'he8;
+  localparam [3:0] t5 = 4'h9;
+  localparam [3:0] t6 = 4'he;
+  wire n14 = t0[{w[0], x[3], x[1]}];
+  wire n15 = t1[{w[1], x[2]}];
+  wire n16 = t2[{w[2], x[1], x[0]}];
   // tile output 0: accumulator
   wire n23 = ~first;
   wire n24 = acc_q[0] & n23;
   wire n25 = acc_q[1] & n23;
   wire n26 = acc_q[2] & n23;
-  localparam [7:0] t27 = 8'h96;
-  wire n27 = t27[{n24, n15, n14}];
-  localparam [7:0] t28 = 8'he8;
-  wire n28 = t28[{n24, n15, n14}];
+  wire [2:0] a27 = {n24, n15, n14};
+  wire n27 = t3[a27];
+  wire n28 = t4[a27];
   /* verilator lint_off UNUSED */
   wire [3:0] s29 = {1'd0, n26, n28, n27} + {2'd0, n25, 1'd0};
   /* verilator lint_on UNUSED */
@@ -116,10 +119,9 @@ module lutnet_top_layer0_array (
   wire n33 = acc_q[3] & n23;
   wire n34 = acc_q[4] & n23;
   wire n35 = acc_q[5] & n23;
-  localparam [3:0] t36 = 4'h9;
-  wire n36 = t36[{n33, n16}];
-  localparam [3:0] t37 = 4'he;
-  wire n37 = t37[{n33, n16}];
+  wire [1:0] a36 = {n33, n16};
+  wire n36 = t5[a36];
+  wire n37 = t6[a36];
   /* verilator lint_off UNUSED */
   wire [3:0] s38 = {1'd0, n35, n37, n36} + {2'd0, n34, 1'd0};
   /* verilator lint_on UNUSED */
@@ -266,27 +268,25 @@ module lutnet_top_layer1 (
   /* verilator lint_on UNUSED */,
   output reg [8:0] y
 );
-  // A LUT: table t<n>, address {in[K-1], ..., in[0]}; in[0] is the least significant
-  // address bit (DESIGN.md 3).
+  // A LUT: table t<k>, address {in[K-1], ..., in[0]}; in[0] is the least significant
+  // address bit (DESIGN.md 3). One t<k> per distinct table.
+  localparam [3:0] t0 = 4'hb;
+  localparam [3:0] t1 = 4'h8;
+  localparam [3:0] t2 = 4'hd;
+  localparam [3:0] t3 = 4'h6;
   // neuron 0: 2 connections
-  localparam [3:0] t10 = 4'hb;
-  wire n10 = t10[{x[1], x[3]}];
-  localparam [3:0] t11 = 4'h8;
-  wire n11 = t11[{x[5], x[7]}];
-  localparam [3:0] t12 = 4'hb;
-  wire n12 = t12[{x[2], x[1]}];
-  localparam [3:0] t13 = 4'hd;
-  wire n13 = t13[{x[6], x[5]}];
+  wire n10 = t0[{x[1], x[3]}];
+  wire n11 = t1[{x[5], x[7]}];
+  wire n12 = t0[{x[2], x[1]}];
+  wire n13 = t2[{x[6], x[5]}];
   wire [2:0] s14 = {1'd0, n10, n11} + {1'd0, n12, n13};
   // neuron 1: 2 connections
-  localparam [3:0] t17 = 4'h8;
-  wire n17 = t17[{x[1], x[2]}];
+  wire n17 = t1[{x[1], x[2]}];
   wire n18 = ~x[5];
   wire n19 = ~x[1];
   wire [2:0] s20 = {1'd0, n17, n18} + {1'd0, n19, x[7]};
   // neuron 2: 2 connections
-  localparam [3:0] t23 = 4'h6;
-  wire n23 = t23[{x[6], x[5]}];
+  wire n23 = t3[{x[6], x[5]}];
   wire [2:0] s24 = {1'd0, x[3], x[7]} + {1'd0, x[1], n23};
   always @(posedge clk) begin
     y[0] <= s14[0];
