@@ -182,22 +182,28 @@ class Printer {
       out << ");\n";
       return;
     }
-    std::string address = "{";
-    for (int j = n.num_inputs - 1; j >= 0; --j) address += name(n.in[j]) + (j ? ", " : "");
-    address += "}";
     // A counter's output tables read the same inputs: one address wire for all of them, so
     // Verilator sees one concatenation instead of three (quick MNIST verify: 122 -> 110 s).
+    std::string address;
     if (address_owner_ >= 0 && same_inputs(address_owner_, net)) {
       address = fmt::format("a{}", address_owner_);
     } else if (const int64_t next = next_used(net); next >= 0 && same_inputs(net, next)) {
-      out << fmt::format("  wire [{}:0] a{} = {};\n", n.num_inputs - 1, net, address);
-      address_owner_ = static_cast<int64_t>(net);
+      out << fmt::format("  wire [{}:0] a{} = {};\n", n.num_inputs - 1, net, concatenation(n));
+      address_owner_ = net;
       address = fmt::format("a{}", net);
     } else {
       address_owner_ = -1;
+      address = concatenation(n);
     }
     out << fmt::format("  wire {} = t{}[{}];\n", name(net),
                        table_index_.at({n.num_inputs, n.table}), address);
+  }
+
+  // A LUT's address: {in[K-1], ..., in[0]}.
+  std::string concatenation(const Node& n) const {
+    std::string s = "{";
+    for (int j = n.num_inputs - 1; j >= 0; --j) s += name(n.in[j]) + (j ? ", " : "");
+    return s + "}";
   }
 
   // The next node printed after `net`, or -1.

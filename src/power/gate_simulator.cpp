@@ -12,47 +12,6 @@
 
 namespace lutnet::power {
 
-// Named, not anonymous: Impl holds these, and a unity build includes this file.
-namespace gate_sim_detail {
-
-// Combinational kinds. MUXF*, INV, BUF and small covers are LUTs.
-enum class Comb : uint8_t { kLut, kLut62, kCover, kCarry4, kCarry8, kSrlRead };
-
-struct CombCell {
-  uint64_t init = 0;  // LUT table; kCover: cover index; kSrlRead: SRL index; kCarry8: dual
-  uint32_t pins = 0;  // its first input in Impl::pins; the outputs follow the inputs
-  uint8_t nin = 0, nout = 0;
-  Comb kind = Comb::kLut;
-};
-
-struct Ff {
-  int d, ce, sr, q;
-  uint8_t sr_value, d_inv, sr_inv;
-};
-
-struct Srl {
-  int d, ce;
-  uint32_t state, mask;
-  int read;  // its combinational read cell (Q = state[A], Q31)
-};
-
-struct RamPort {
-  int en = -1, rst = -1;
-  std::vector<int> addr;          // the bits of the byte address (ADDRARDADDR[0..])
-  int shift = 0, dw = 0, pw = 0;  // word = addr >> shift; data and parity bits per word
-  std::vector<int> dout, doutp;   // the output nets, dw and pw of them
-  std::vector<uint8_t> srval;     // dw data bits then pw parity bits
-};
-
-struct Ram {
-  int cell = 0;
-  std::vector<uint64_t> data, parity;  // bit i = data bit i
-  RamPort port[2];
-};
-
-}  // namespace gate_sim_detail
-using namespace gate_sim_detail;
-
 namespace {
 
 // A cell's pins looked up by formal name.
@@ -115,6 +74,42 @@ uint64_t param_uint(const std::string& v, uint64_t fallback) {
 }  // namespace
 
 struct GateSimulator::Impl {
+  // Impl's own types, nested so that they share its linkage (unity builds include this file).
+  // Combinational kinds. MUXF*, INV, BUF and small covers are LUTs.
+  enum class Comb : uint8_t { kLut, kLut62, kCover, kCarry4, kCarry8, kSrlRead };
+
+  struct CombCell {
+    uint64_t init = 0;  // LUT table; kCover: cover index; kSrlRead: SRL index; kCarry8: dual
+    uint32_t pins = 0;  // its first input in Impl::pins; the outputs follow the inputs
+    uint8_t nin = 0, nout = 0;
+    Comb kind = Comb::kLut;
+  };
+
+  struct Ff {
+    int d, ce, sr, q;
+    uint8_t sr_value, d_inv, sr_inv;
+  };
+
+  struct Srl {
+    int d, ce;
+    uint32_t state, mask;
+    int read;  // its combinational read cell (Q = state[A], Q31)
+  };
+
+  struct RamPort {
+    int en = -1, rst = -1;
+    std::vector<int> addr;          // the bits of the byte address (ADDRARDADDR[0..])
+    int shift = 0, dw = 0, pw = 0;  // word = addr >> shift; data and parity bits per word
+    std::vector<int> dout, doutp;   // the output nets, dw and pw of them
+    std::vector<uint8_t> srval;     // dw data bits then pw parity bits
+  };
+
+  struct Ram {
+    int cell = 0;
+    std::vector<uint64_t> data, parity;  // bit i = data bit i
+    RamPort port[2];
+  };
+
   const GateNetlist& nl;  // read while constructing only: the caller may drop it afterwards
   int nets = 0;
   size_t cell_count = 0;
