@@ -26,11 +26,12 @@ struct TrainFlags {
   double final_lr_ratio = 0;
   double dropout = -1;
   int augment_shift = -1;
-  std::string recovery;  // on|off
-  std::string conv;      // compact conv spec (train::parse_conv_spec); "none" for an MLP
-  std::string flip;      // on|off
-  std::string tiled;     // train::parse_tile_spec; "none" for no tiled layers
-  std::vector<int> kn;   // K,N of tiled LUT layers
+  std::string recovery;         // on|off
+  std::string input_selection;  // random|learned
+  std::string conv;             // compact conv spec (train::parse_conv_spec); "none" for an MLP
+  std::string flip;             // on|off
+  std::string tiled;            // train::parse_tile_spec; "none" for no tiled layers
+  std::vector<int> kn;          // K,N of tiled LUT layers
 };
 
 // Preset, then config file, then flags.

@@ -47,6 +47,7 @@ train::TrainConfig build_config(const TrainFlags& f) {
   if (f.augment_shift >= 0) c.augment_shift = f.augment_shift;
   if (f.recovery == "on") c.pruning_recovery = true;
   if (f.recovery == "off") c.pruning_recovery = false;
+  if (!f.input_selection.empty()) c.input_selection = f.input_selection;
   if (f.flip == "on") c.augment_flip = true;
   if (f.flip == "off") c.augment_flip = false;
   if (!f.tiled.empty())
@@ -108,6 +109,10 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
                   "on|off: seed LUT tables with pruned "
                   "weights of their extra inputs")
       ->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--input-selection", flags->input_selection,
+                  "random|learned: how the K-1 extra inputs of each unrolled LUT are chosen "
+                  "(learned: a score per candidate, trained in the real-valued LUT stage)")
+      ->check(CLI::IsMember({"random", "learned"}));
   cmd->add_option("--dropout", flags->dropout,
                   "Dropout on dense-layer inputs in the BNN and retrain stages");
   cmd->add_option("--augment-shift", flags->augment_shift,
@@ -127,7 +132,9 @@ void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flag
   cmd->add_option("--test-limit", flags->test_limit, "Use only the first N test images");
   cmd->add_option("--seed", flags->seed, "Random seed");
   cmd->add_option("--device", flags->device, "cpu (default) or cuda where LibTorch has it");
-  cmd->add_option("--threads", flags->threads, "Intra-op threads (the LUT kernels split by level, then batch: 2 threads ~1.4x faster)");
+  cmd->add_option(
+      "--threads", flags->threads,
+      "Intra-op threads (the LUT kernels split by level, then batch: 2 threads ~1.4x faster)");
 }
 
 }  // namespace lutnet::cli

@@ -263,6 +263,11 @@ void SweepRun::hardware(const SweepGridPoint& p, const TrainedPoint& trained) {
     write_file_atomically(file, sweep_to_json(both, {}).dump(2));
   }
   for (auto& s : both) {
+    // Where the point is now, not where it was synthesized: point directories can be moved
+    // (copied from results/ into a new sweep, for example).
+    s.model_path =
+        (s.kind == kSweepLutnet ? trained.lutnet_model : trained.baseline_model).string();
+    s.command = trained.command;
     // Derived from the model file, not stored: older hardware.json files get them too.
     const Model model = load_model(s.model_path);
     s.tables = learned_tables(model);

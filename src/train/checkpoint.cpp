@@ -94,6 +94,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, Network& net
       must("conn_input", l.wiring.conn_input);
       must("conn_output", l.wiring.conn_output);
       must("perms", l.wiring.perms);
+      read_tensor(archive, p + "selection_scores", l.selection_scores);
       l.wiring.num_outputs = l.num_outputs;
       l.is_lut = true;
       if (l.tiled()) {
@@ -105,7 +106,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, Network& net
       throw Error(path.string() + ": checkpoint layer " + std::to_string(i) +
                   " has a different shape than the configured network");
     for (torch::Tensor* t : {&l.weight, &l.gamma, &l.bn_weight, &l.bn_bias, &l.level_magnitudes,
-                             &l.tables, &l.bit_weights})
+                             &l.tables, &l.bit_weights, &l.selection_scores})
       if (t->defined()) *t = t->detach().requires_grad_(true);
   }
   for (auto& [name, tensor] : network.named_tensors()) {

@@ -223,6 +223,7 @@ std::string config_to_json(const TrainConfig& c) {
   // that embed them) keep their bytes from before conv networks existed.
   if (!c.conv.empty()) j["conv"] = conv_to_json(c.conv);
   if (c.augment_flip) j["augment_flip"] = c.augment_flip;
+  if (c.input_selection != "random") j["input_selection"] = c.input_selection;
   if (!c.tiles.empty()) {
     j["tiles"] = format_tile_spec(c.tiles);
     j["tiled_k"] = c.tiled_k;
@@ -255,6 +256,7 @@ TrainConfig config_from_json(const std::string& text, const std::string& source,
               "lut_layers",
               "keep_fraction",
               "pruning_recovery",
+              "input_selection",
               "tiles",
               "tiled_k",
               "tiled_n",
@@ -283,6 +285,7 @@ TrainConfig config_from_json(const std::string& text, const std::string& source,
   read(j, "lut_layers", c.lut_layers, source);
   read(j, "keep_fraction", c.keep_fraction, source);
   read(j, "pruning_recovery", c.pruning_recovery, source);
+  read(j, "input_selection", c.input_selection, source);
   if (j.contains("tiles")) {
     std::string tiles;
     read(j, "tiles", tiles, source);
@@ -358,6 +361,8 @@ void validate(const TrainConfig& c) {
       fail(fmt::format("tiled_n = {} is out of range 1..min(3, tiled_k - 1)", c.tiled_n));
     if (c.pruning_recovery) fail("pruning recovery is not defined for tiled layers");
   }
+  if (c.input_selection != "random" && c.input_selection != "learned")
+    fail(fmt::format("input_selection '{}' is not random or learned", c.input_selection));
   if (!(c.dropout >= 0 && c.dropout < 1)) fail("dropout must be in [0, 1)");
   if (c.augment_shift < 0 || c.augment_shift > 8) fail("augment_shift must be in 0..8");
   if (c.validation_images < 1) fail("validation_images must be >= 1");

@@ -63,6 +63,10 @@ struct TrainConfig {
   // layer, which then keeps everything).
   std::vector<double> keep_fraction = {0.1};
   bool pruning_recovery = false;
+  // How the K-1 extra inputs of unrolled LUT layers are chosen: "random" (seeded permutations,
+  // the paper's choice) or "learned" (train/input_selection.hpp: learned in the real-valued LUT
+  // stage from the random start, then fixed). Tiled layers keep their permutations.
+  std::string input_selection = "random";
   // Tiled layers: one entry per layer, or one entry for every layer except the output layer
   // (which is never tiled); empty: none. A tiled layer's pruning mask is tied across its tile
   // pairs; a tiled LUT layer has tiled_k inputs, tiled_n of them weight bits from block RAM.

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "train/input_selection.hpp"
 #include "train/lut_dense_portable.hpp"
 
 namespace lutnet::train {
@@ -175,14 +176,19 @@ torch::Tensor Network::layer_sums(Layer& layer, const torch::Tensor& planes,
     // The fused kernel on the CPU, tensor operations elsewhere; the 2^K-product form on request
     // (benchmarks).
     const bool fused = !naive_luts_ && planes.device().is_cpu();
-    const auto rows =
-        layer.is_conv ? conv_windows(planes, layer.conv.kernel, layer.conv.stride) : planes;
+    auto rows = layer.is_conv ? conv_windows(planes, layer.conv.kernel, layer.conv.stride) : planes;
+    LutWiring wiring = layer.wiring;
+    if (layer.selection_scores.defined()) {
+      wiring.perms =
+          stacked_perms(layer.selection_scores.size(0) + 1, layer.num_inputs, rows.device());
+      rows = select_inputs(rows, layer.selection_scores);
+    }
     // The fused kernel takes an untiled layer's sign(T) itself (no tensor passes over the tables).
     const bool fused_sign = fused && !layer.tiled() && tables == TableMode::kBinary;
     const auto t = fused_sign ? layer.tables : connection_tables(layer, tables);
-    const auto sums = fused         ? lut_dense(rows, t, layer.wiring, fused_sign)
-                      : naive_luts_ ? lut_dense_naive(rows, t, layer.wiring)
-                                    : lut_dense_portable(rows, t, layer.wiring);
+    const auto sums = fused         ? lut_dense(rows, t, wiring, fused_sign)
+                      : naive_luts_ ? lut_dense_naive(rows, t, wiring)
+                                    : lut_dense_portable(rows, t, wiring);
     const auto z = scale * (sums * magnitudes.view({1, -1, 1})).sum(1);
     if (!layer.is_conv) return z;
     const ConvGeometry& g = layer.conv;
@@ -428,6 +434,23 @@ void Network::expand_to_luts(size_t index, int k, bool pruning_recovery, uint64_
   layer.is_lut = true;
 }
 
+void Network::learn_input_selection(size_t index, uint64_t seed) {
+  Layer& layer = layers_.at(index);
+  if (!layer.is_lut || layer.tiled())
+    throw InternalError("learn_input_selection: layer " + std::to_string(index) +
+                        " is not an unrolled LUT layer");
+  layer.selection_scores =
+      initial_selection_scores(layer.wiring.perms, seed * 1000003 + index).requires_grad_();
+}
+
+void Network::fix_input_selection() {
+  for (auto& layer : layers_) {
+    if (!layer.selection_scores.defined()) continue;
+    layer.wiring.perms = selected_perms(layer.selection_scores);
+    layer.selection_scores = torch::Tensor();
+  }
+}
+
 void Network::expand_tiled_to_luts(size_t index, int k, int n, uint64_t seed) {
   torch::NoGradGuard no_grad;
   Layer& layer = layers_.at(index);
@@ -524,6 +547,7 @@ std::vector<torch::Tensor> Network::parameters(bool lut_stage, bool freeze_magni
     if (lut_stage && layer.is_lut) {
       params.push_back(layer.tables);
       if (layer.tiled()) params.push_back(layer.bit_weights);
+      if (layer.selection_scores.defined()) params.push_back(layer.selection_scores);
     } else {
       params.push_back(layer.weight);
     }
@@ -571,6 +595,8 @@ std::vector<std::pair<std::string, torch::Tensor*>> Network::named_tensors() {
       named.emplace_back(p + "conn_input", &l.wiring.conn_input);
       named.emplace_back(p + "conn_output", &l.wiring.conn_output);
       named.emplace_back(p + "perms", &l.wiring.perms);
+      if (l.selection_scores.defined())
+        named.emplace_back(p + "selection_scores", &l.selection_scores);
       if (l.tiled()) {
         named.emplace_back(p + "tile_position", &l.tile_position);
         named.emplace_back(p + "bit_weights", &l.bit_weights);

@@ -69,6 +69,9 @@ struct Layer {
   bool is_lut = false;   // after logic expansion
   torch::Tensor tables;  // [input_levels, C, 2^K], kept in [-1, 1]; tiled: [input_levels, P, 2^K]
   LutWiring wiring;
+  // While the extra inputs are learned (train/input_selection.hpp): [K-1, N_in, N_in]; the
+  // wiring's perms are then unused until fix_input_selection writes the choice into them.
+  torch::Tensor selection_scores;
 
   // Tiled layers (DESIGN.md §9): tm x tn tiles of PO = out/tm outputs and PI = in/tn inputs; the
   // mask is tied (the same PO x PI pattern in every tile pair). A tiled LUT layer's tables belong
@@ -131,6 +134,11 @@ class Network {
   // extra inputs drawn from seeded random permutations; tables start as an exact XNOR copy of
   // the pruned layer, optionally with pruning recovery.
   void expand_to_luts(size_t layer, int k, bool pruning_recovery, uint64_t seed);
+
+  // Learned extra inputs for LUT layer i (unrolled), starting from its random permutations; and
+  // the end of learning: every layer's current choice written into its wiring's perms.
+  void learn_input_selection(size_t layer, uint64_t seed);
+  void fix_input_selection();
 
   // Tiles layer i (before pruning); throws lutnet::Error when they do not divide the layer
   // ("config: tiles 8x8 of layer 4 do not divide its 10 outputs x 256 inputs").

@@ -43,6 +43,8 @@ void expand_lut_layers(Network& net, const TrainConfig& config) {
       net.expand_tiled_to_luts(i, config.tiled_k, config.tiled_n, config.seed);
     else
       net.expand_to_luts(i, config.k, config.pruning_recovery, config.seed);
+    if (config.input_selection == "learned" && !net.layers()[i].tiled())
+      net.learn_input_selection(i, config.seed);
   }
 }
 

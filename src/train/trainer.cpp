@@ -243,6 +243,8 @@ void enter_stage(Run& run) {
     run.net.prune(keep_fractions(config));
   } else if (run.pos.stage == 2) {
     expand_lut_layers(run.net, config);
+  } else if (run.pos.stage == 3) {
+    run.net.fix_input_selection();  // the binary stage trains the tables on the learned inputs
   }
   run.pos.entered = true;
   run.pos.best_validation = -1;

@@ -217,6 +217,20 @@ TEST(ConvEndToEnd, TinyConvNetTrainsExportsResumesAndMatchesBitForBit) {
   fs::remove_all(options.out_dir);
 }
 
+// Learned extra inputs over conv windows (the scores' rows are every output pixel's window):
+// the exported model is still the trained network on every pixel.
+TEST(ConvEndToEnd, TinyConvNetWithLearnedInputSelectionMatchesBitForBit) {
+  TrainConfig config = tiny_conv_config();
+  config.input_selection = "learned";
+  RunOptions options;
+  options.out_dir = conv_dir("learned");
+  const TrainResult r = run_training(config, options);
+  ASSERT_TRUE(r.finished);
+  EXPECT_GT(r.test_accuracy, 0.4) << "the tiny conv network did not learn (4 classes)";
+  expect_trained_views_agree(config, r);
+  fs::remove_all(options.out_dir);
+}
+
 TEST(ConvEndToEnd, CnvShapeScaledDownGoesThroughEveryStage) {
   TrainConfig c = preset("cnv");
   for (ConvSpec& s : c.conv) s.channels /= 16;  // 4-4-P-8-8-P-16-16

@@ -24,21 +24,10 @@ namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) { return test::fresh_dir("e2e", name); }
 
-TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
-  const TrainConfig config = preset("tiny");
-  RunOptions options;
-  options.out_dir = fresh_dir("main");
-  const TrainResult r = run_training(config, options);
-  ASSERT_TRUE(r.finished);
-  EXPECT_GT(r.test_accuracy, 0.7) << "the tiny network did not learn the synthetic task";
-  EXPECT_GT(r.baseline_test_accuracy, 0.6);
-
-  // The model file on disk is what was evaluated.
-  const Model model = load_model(r.model_path);
-  EXPECT_EQ(model.layers[0].k, config.k);
-  EXPECT_EQ(model.layers.back().k, 1);  // the output layer stays XNOR by default
-
-  // Rebuild the trained network from its final checkpoint and compare every bit.
+// Rebuilds the trained network from the run's final checkpoint and compares every bit of every
+// test image's layer outputs with the exported model's reference evaluation.
+void expect_model_is_the_trained_network(const TrainConfig& config, const TrainResult& r,
+                                         const Model& model) {
   const auto data = load_training_data(config);
   const auto enc = input_encoding(config, data.test.shape);
   Network net(enc.num_bits(), config.hidden, data.test.num_classes, config.levels, config.seed);
@@ -60,11 +49,60 @@ TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
   }
   EXPECT_DOUBLE_EQ(static_cast<double>(correct) / static_cast<double>(data.test.size()),
                    r.test_accuracy);
+}
+
+TEST(EndToEnd, TinyRunTrainsExportsAndMatchesBitForBit) {
+  const TrainConfig config = preset("tiny");
+  RunOptions options;
+  options.out_dir = fresh_dir("main");
+  const TrainResult r = run_training(config, options);
+  ASSERT_TRUE(r.finished);
+  EXPECT_GT(r.test_accuracy, 0.7) << "the tiny network did not learn the synthetic task";
+  EXPECT_GT(r.baseline_test_accuracy, 0.6);
+
+  // The model file on disk is what was evaluated.
+  const Model model = load_model(r.model_path);
+  EXPECT_EQ(model.layers[0].k, config.k);
+  EXPECT_EQ(model.layers.back().k, 1);  // the output layer stays XNOR by default
+
+  expect_model_is_the_trained_network(config, r, model);
   EXPECT_GE(r.hard_float_agreement, 0.99);
 
   // Same seed and config: the same files; a run killed inside the real-valued LUT stage and
   // resumed ends with them too.
   test::expect_reruns_reproduce(config, r, 7, "e2e");
+  fs::remove_all(options.out_dir);
+}
+
+// Learned extra inputs: the run moves them away from the random permutations, the exported
+// model is the trained network bit for bit, and a run killed inside the real-valued LUT stage
+// (where the scores live in the checkpoint) resumes to the same bytes.
+TEST(EndToEnd, TinyLearnedInputSelectionMovesInputsAndMatchesBitForBit) {
+  TrainConfig config = preset("tiny");
+  config.input_selection = "learned";
+  RunOptions options;
+  options.out_dir = fresh_dir("learned");
+  const TrainResult r = run_training(config, options);
+  ASSERT_TRUE(r.finished);
+  EXPECT_GT(r.test_accuracy, 0.7) << "the tiny network did not learn the synthetic task";
+  const Model model = load_model(r.model_path);
+  expect_model_is_the_trained_network(config, r, model);
+
+  const auto data = load_training_data(config);
+  const auto enc = input_encoding(config, data.test.shape);
+  Network random_net(enc.num_bits(), config.hidden, data.test.num_classes, config.levels,
+                     config.seed);
+  random_net.expand_to_luts(0, config.k, false, config.seed);
+  Network learned_net(enc.num_bits(), config.hidden, data.test.num_classes, config.levels,
+                      config.seed);
+  load_checkpoint(r.checkpoint_path, learned_net);
+  const auto& learned = learned_net.layers()[0];
+  EXPECT_FALSE(learned.selection_scores.defined()) << "the choice was not fixed for export";
+  const auto moved =
+      (learned.wiring.perms != random_net.layers()[0].wiring.perms).sum().item<int64_t>();
+  EXPECT_GT(moved, 0) << "no extra input moved from its random choice";
+
+  test::expect_reruns_reproduce(config, r, 7, "e2e_learned");
   fs::remove_all(options.out_dir);
 }
 
