@@ -22,8 +22,11 @@ namespace {
 
 // "keep_fraction": [0.05, 0.1] -> "keep0.05_0.1"; short keys for the common axes.
 std::string value_label(const std::string& key, const json& value) {
-  static const std::pair<const char*, const char*> kShort[] = {
-      {"keep_fraction", "keep"}, {"input_bits", "bits"}, {"hidden", "h"}, {"lut_layers", "lut"}};
+  static const std::pair<const char*, const char*> kShort[] = {{"keep_fraction", "keep"},
+                                                               {"input_bits", "bits"},
+                                                               {"hidden", "h"},
+                                                               {"lut_layers", "lut"},
+                                                               {"input_selection", "sel-"}};
   std::string name = key;
   for (const auto& [k, s] : kShort)
     if (key == k) name = s;
@@ -140,13 +143,15 @@ SweepGrid builtin_sweep_grid(const std::string& name) {
                             "built-in grid 'tiny'");
   if (name == "mnist-frontier")
     // The knobs of issue 12's frontier: a sparse first layer (most LUTs are there), narrower
-    // hidden layers, K = 6. Two hidden layers: keep fractions of layer 0, layer 1, output.
+    // hidden layers, K = 6, learned against random extra inputs. Two hidden layers: keep
+    // fractions of layer 0, layer 1, output.
     return parse_sweep_grid(R"({
       "preset": "quick",
       "axes": {
         "hidden": [[256, 256], [128, 128]],
         "keep_fraction": [[0.02, 0.1, 1], [0.05, 0.2, 1]],
-        "k": [4, 6]
+        "k": [4, 6],
+        "input_selection": ["random", "learned"]
       }
     })",
                             "built-in grid 'mnist-frontier'");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.hpp"
 #include "core/input_encoding.hpp"
 #include "core/model_io.hpp"
 #include "core/reference_evaluator.hpp"
@@ -160,6 +161,22 @@ TEST(EndToEnd, ConfigErrorsNameTheField) {
       },
       std::exception);
   EXPECT_THROW(config_from_json(R"({"kk": 3})", "cfg.json", c), std::exception);
+
+  // input_selection: round trip, named when wrong, and absent from random-selection configs so
+  // that their bytes (and finished sweep points) stay as they were.
+  c = preset("tiny");
+  EXPECT_EQ(config_to_json(c).find("input_selection"), std::string::npos);
+  c.input_selection = "learned";
+  EXPECT_EQ(config_from_json(config_to_json(c), "cfg.json", preset("tiny")).input_selection,
+            "learned");
+  c.input_selection = "greedy";
+  try {
+    validate(c);
+    ADD_FAILURE() << "input_selection 'greedy' was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input_selection 'greedy'"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
