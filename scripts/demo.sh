@@ -9,4 +9,4 @@ scripts/install-deps.sh
 scripts/fetch-data.sh mnist
 scripts/build.sh release
 # Every core: the LUT kernels give the same bits at any thread count.
-exec build/release/src/cli/lutnet flow --preset quick --threads "$(nproc)" --out runs/demo "$@"
+exec build/release/src/cli/lutnet flow --preset demo --threads "$(nproc)" --out runs/demo "$@"

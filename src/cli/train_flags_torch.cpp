@@ -69,7 +69,8 @@ void tune_allocator_for_training() {
 
 void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& flags) {
   cmd->add_option("--preset", flags->preset,
-                  "quick (demo default), paper-mnist, tiny, cnv (CIFAR-10/SVHN), cnv-small "
+                  "demo (small MLP, learned inputs, keep 3%: flow's default), quick (short "
+                  "stages: train's default), paper-mnist, tiny, cnv (CIFAR-10/SVHN), cnv-small "
                   "(MNIST/Fashion-MNIST conv net)")
       ->check(CLI::IsMember(train::preset_names()))
       ->capture_default_str();

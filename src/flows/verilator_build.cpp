@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <optional>
 
 #include "core/error.hpp"
 #include "flows/subprocess.hpp"
@@ -47,7 +48,9 @@ double build_simulator(const fs::path& verilator, const SimulatorBuild& b) {
   auto run = std::async(std::launch::async, [&] {
     run_command({argv, b.dir, b.dir / "verilator_build.log"});
   });
-  // The build takes minutes on large designs: say what is going on (its C++ files done so far).
+  // The build takes minutes on large designs: say what is going on (its C++ files done so far,
+  // and the time left at the rate of the files done since the translation ended).
+  std::optional<std::chrono::steady_clock::time_point> translated;
   while (run.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     size_t cpp_files = 0, objects = 0;
     std::error_code ec;
@@ -55,12 +58,19 @@ double build_simulator(const fs::path& verilator, const SimulatorBuild& b) {
       cpp_files += e.path().extension() == ".cpp";
       objects += e.path().extension() == ".o";
     }
-    if (cpp_files == 0)
+    if (cpp_files == 0) {
       std::fprintf(stderr, "verify: %sVerilator is translating the design to C++ (%.0f s)\n",
                    prefixed(b.label).c_str(), seconds_since(t0));
-    else
-      std::fprintf(stderr, "verify: %scompiling the simulator, %zu of %zu C++ files (%.0f s)\n",
-                   prefixed(b.label).c_str(), objects, cpp_files, seconds_since(t0));
+      continue;
+    }
+    if (!translated) translated = std::chrono::steady_clock::now();
+    std::string left;
+    if (objects > 0 && objects < cpp_files)
+      left = fmt::format(", about {:.0f} s left",
+                         seconds_since(*translated) * static_cast<double>(cpp_files - objects) /
+                             static_cast<double>(objects));
+    std::fprintf(stderr, "verify: %scompiling the simulator, %zu of %zu C++ files (%.0f s%s)\n",
+                 prefixed(b.label).c_str(), objects, cpp_files, seconds_since(t0), left.c_str());
   }
   run.get();
   return seconds_since(t0);

@@ -85,6 +85,21 @@ TrainConfig preset(const std::string& name) {
     c.lut_binary = {4, 0.01, 1e-6, 100};
     return c;
   }
+  if (name == "demo") {
+    // lutnet flow's default: a cheap point of results/mnist-frontier (h128-keep0.03-long-learned:
+    // 97.30% at 20,342 LUTs, 160 s of training on one thread) whose matched baseline needs several
+    // times its connections. Its baselines saturate near 96.9% test whatever their keep
+    // (x3 to x12 measured), so the match is found at x5-x8 (docs/hardware.md).
+    c.input_bits = 2;
+    c.hidden = {128, 128};
+    c.keep_fraction = {0.03, 0.2, 1};
+    c.input_selection = "learned";
+    c.bnn = {20, 0.01, 1e-6, 100, 0.1};
+    c.retrain = {5, 0.01, 1e-6, 100, 0.1};
+    c.lut_real = {3, 0.01, 1e-6, 100, 0.1};
+    c.lut_binary = {6, 0.01, 1e-6, 100, 0.1};
+    return c;
+  }
   if (name == "tiny") {
     c.dataset = "synthetic";
     c.validation_images = 300;
@@ -100,7 +115,7 @@ TrainConfig preset(const std::string& name) {
   if (name == "cnv") return cnv_preset();
   if (name == "cnv-small") return cnv_small_preset();
   throw Error(
-      fmt::format("unknown preset '{}' (known: paper-mnist, quick, tiny, cnv, cnv-small)", name));
+      fmt::format("unknown preset '{}' (known: demo, paper-mnist, quick, tiny, cnv, cnv-small)", name));
 }
 
 TrainConfig preset(const std::string& name, const std::string& dataset) {
@@ -127,7 +142,7 @@ TrainConfig preset(const std::string& name, const std::string& dataset) {
 }
 
 std::vector<std::string> preset_names() {
-  return {"paper-mnist", "quick", "tiny", "cnv", "cnv-small"};
+  return {"demo", "paper-mnist", "quick", "tiny", "cnv", "cnv-small"};
 }
 
 namespace {

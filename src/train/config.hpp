@@ -89,7 +89,8 @@ struct TrainConfig {
   int threads = 1;  // intra-op threads; one is fastest on small batches here
 };
 
-// Named presets: "paper-mnist" (published MNIST schedule 50/10/10/50), "quick" (the demo default),
+// Named presets: "demo" (lutnet flow's default: a small MLP with learned inputs at keep 3%),
+// "paper-mnist" (published MNIST schedule 50/10/10/50), "quick" (train's default: short stages),
 // "tiny" (tests: synthetic data, small MLP, seconds), "cnv" (the paper's CNV for CIFAR-10/SVHN),
 // "cnv-small" (a narrower conv net for MNIST / Fashion-MNIST on 2 cores).
 TrainConfig preset(const std::string& name);

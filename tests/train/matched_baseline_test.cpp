@@ -70,5 +70,25 @@ TEST(MatchedBaseline, ScalesMustIncrease) {
   }
 }
 
+// Every preset is a valid config that survives its JSON round trip; the demo (lutnet flow's
+// default) is the results/mnist-frontier point docs/hardware.md names: 128-128, keep 3% / 20%,
+// learned inputs, a decayed 20/5/3/6 schedule, with candidates up to x8 its keep.
+TEST(MatchedBaseline, PresetsAreValidAndTheDemoIsTheDocumentedPoint) {
+  for (const auto& name : preset_names()) {
+    const TrainConfig c = preset(name);
+    validate(c);
+    EXPECT_EQ(config_to_json(config_from_json(config_to_json(c), name, TrainConfig{})),
+              config_to_json(c))
+        << name;
+  }
+  const TrainConfig demo = preset("demo");
+  EXPECT_EQ(demo.hidden, (std::vector<int>{128, 128}));
+  EXPECT_EQ(keep_fractions(demo), (std::vector<double>{0.03, 0.2, 1}));
+  EXPECT_EQ(demo.input_selection, "learned");
+  EXPECT_EQ(demo.bnn.epochs + demo.retrain.epochs + demo.lut_real.epochs + demo.lut_binary.epochs,
+            34);
+  EXPECT_EQ(MatchedBaselineOptions{}.keep_scales.back(), 8);
+}
+
 }  // namespace
 }  // namespace lutnet::train
