@@ -66,9 +66,9 @@ double build_simulator(const fs::path& verilator, const SimulatorBuild& b) {
     if (!translated) translated = std::chrono::steady_clock::now();
     std::string left;
     if (objects > 0 && objects < cpp_files)
-      left = fmt::format(", about {:.0f} s left",
-                         seconds_since(*translated) * static_cast<double>(cpp_files - objects) /
-                             static_cast<double>(objects));
+      left = fmt::format(", about {:.0f} s left", seconds_since(*translated) *
+                                                      static_cast<double>(cpp_files - objects) /
+                                                      static_cast<double>(objects));
     std::fprintf(stderr, "verify: %scompiling the simulator, %zu of %zu C++ files (%.0f s%s)\n",
                  prefixed(b.label).c_str(), objects, cpp_files, seconds_since(t0), left.c_str());
   }

@@ -114,8 +114,8 @@ TrainConfig preset(const std::string& name) {
   }
   if (name == "cnv") return cnv_preset();
   if (name == "cnv-small") return cnv_small_preset();
-  throw Error(
-      fmt::format("unknown preset '{}' (known: demo, paper-mnist, quick, tiny, cnv, cnv-small)", name));
+  throw Error(fmt::format(
+      "unknown preset '{}' (known: demo, paper-mnist, quick, tiny, cnv, cnv-small)", name));
 }
 
 TrainConfig preset(const std::string& name, const std::string& dataset) {
